@@ -1,0 +1,47 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Roles an invitation can grant; also the roles a caller's token can carry. */
+export const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Stored lifecycle states. `EXPIRED` is also reported for a `PENDING` row past its `expires_at`. */
+export const STATUSES = ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED"] as const;
+export type Status = (typeof STATUSES)[number];
+
+/**
+ * One row per invitation. Timestamps are Unix epoch milliseconds so that operators can read and
+ * compare them with plain SQL (`wrangler d1 execute`).
+ * @see https://orm.drizzle.team/docs/indexes-constraints
+ */
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    /** Trimmed and lower-cased on the way in, so equality is case-insensitive. */
+    email: text("email").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    invitedBy: text("invited_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+  },
+  (t) => [
+    // The list: one organization, newest first (SQLite walks the index backwards), ties broken by
+    // id, with no sort step.
+    index("invitations_org_created_idx").on(t.organizationId, t.createdAt, t.id),
+    // At most one PENDING invitation per (organization, email): a racing duplicate fails here.
+    uniqueIndex("invitations_one_pending_per_email_idx")
+      .on(t.organizationId, t.email)
+      .where(sql`${t.status} = 'PENDING'`),
+    // The expiry sweep: PENDING rows ordered by expires_at, so it reads only what is due.
+    index("invitations_status_expires_idx").on(t.status, t.expiresAt),
+    check("invitations_role_check", sql`${t.role} IN ('ORG_ADMIN', 'OPERATOR', 'VIEWER')`),
+    check("invitations_status_check", sql`${t.status} IN ('PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED')`),
+  ],
+);
+
+export type InvitationRow = typeof invitations.$inferSelect;
