@@ -1,0 +1,54 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { invitationsRouter } from "./invitations/invitations.index";
+import { createRouter } from "./lib/create-router";
+import { ApiError, notFound, onError } from "./lib/errors";
+
+/** Request bodies over this size are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Builds the application: middleware order, error rendering, the API and its documentation. */
+export function createApp() {
+  const app = createRouter();
+
+  app.use(requestId());
+  app.use(secureHeaders());
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("PAYLOAD_TOO_LARGE");
+      },
+    }),
+  );
+
+  app.route("/api/v1", invitationsRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "HS256 JWT signed with JWT_SECRET. Required claims: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. `nbf` and `iat` are honoured when present; `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Invitations API",
+      version: "1.0.0",
+      description:
+        "Organization invitation management. Every error, including unknown routes, has the envelope `{ code, details, error, message, statusCode }` with `statusCode` equal to the HTTP status. Invitations past their `expiresAt` are reported EXPIRED immediately; a cron sweep stores that state.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Invitations API" }));
+  app.get("/", (c) => c.redirect("/docs"));
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,73 @@
+import { and, eq, inArray, lte } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { invitations } from "../db/schema";
+
+export type SweepOptions = {
+  /** Rows one UPDATE may change. Bounded so that no statement grows with the backlog. */
+  batchSize?: number;
+  /**
+   * UPDATE statements one run may issue. 40 stays under the free plan's 50 queries per invocation;
+   * a larger backlog is finished by the next run, since every run starts from what is still due.
+   */
+  maxBatches?: number;
+};
+
+export type SweepResult = {
+  /** Rows this run changed from PENDING to EXPIRED. */
+  expired: number;
+  /** UPDATE statements issued. */
+  batches: number;
+  /** False when the run stopped at `maxBatches` with rows possibly still due. */
+  complete: boolean;
+};
+
+/**
+ * Records as EXPIRED every PENDING invitation whose `expires_at` is at or before `now`, in bounded
+ * batches. Each batch is a single atomic UPDATE whose WHERE re-checks `status = 'PENDING'`, so the
+ * sweep is idempotent, two overlapping runs never count a row twice, and a run that stops half-way
+ * leaves every row either swept or still due for the next run.
+ */
+export async function expireInvitations(
+  db: Db,
+  now: number,
+  { batchSize = 1000, maxBatches = 40 }: SweepOptions = {},
+): Promise<SweepResult> {
+  const started = Date.now();
+  const due = and(eq(invitations.status, "PENDING"), lte(invitations.expiresAt, now));
+  let expired = 0;
+  let batches = 0;
+  let complete = false;
+  while (batches < maxBatches) {
+    const result = await db
+      .update(invitations)
+      .set({ status: "EXPIRED", updatedAt: now })
+      .where(
+        and(
+          due,
+          inArray(
+            invitations.id,
+            db.select({ id: invitations.id }).from(invitations).where(due).limit(batchSize),
+          ),
+        ),
+      )
+      .run();
+    batches += 1;
+    expired += result.meta.changes;
+    if (result.meta.changes < batchSize) {
+      complete = true;
+      break;
+    }
+  }
+  console.log(
+    JSON.stringify({
+      level: "info",
+      message: "Expired invitations swept",
+      cutoff: new Date(now).toISOString(),
+      expired,
+      batches,
+      complete,
+      durationMs: Date.now() - started,
+    }),
+  );
+  return { expired, batches, complete };
+}

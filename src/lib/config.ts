@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+/** An optional string var: unset and empty both mean "not configured". */
+const optionalVar = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => value || undefined);
+
+/**
+ * The Worker's configuration, validated once per `env` object. `wrangler.toml` [vars] and secrets
+ * arrive as strings, so numbers are parsed here rather than wherever they are used.
+ */
+const ConfigSchema = z.object({
+  /** HS256 key for bearer tokens. RFC 7518 §3.2: at least as long as the hash, 32 bytes. */
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  JWT_ISSUER: optionalVar,
+  JWT_AUDIENCE: optionalVar,
+  INVITATION_TTL_SECONDS: z.coerce.number().int().positive().default(604_800),
+});
+
+export type Config = {
+  jwtSecret: string;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  invitationTtlMs: number;
+};
+
+const cache = new WeakMap<object, Config>();
+
+/**
+ * Reads and validates configuration from the Worker's `env`, once per `env` object (an isolate
+ * reuses it across requests). Throws on a misconfiguration, which surfaces as a logged 500.
+ */
+export function readConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  const config: Config = {
+    jwtSecret: parsed.data.JWT_SECRET,
+    jwtIssuer: parsed.data.JWT_ISSUER,
+    jwtAudience: parsed.data.JWT_AUDIENCE,
+    invitationTtlMs: parsed.data.INVITATION_TTL_SECONDS * 1000,
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,15 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { RequestIdVariables } from "hono/request-id";
+import type { Principal } from "./auth";
+import { defaultHook } from "./errors";
+
+/** Bindings and per-request variables every handler sees. */
+export type AppEnv = {
+  Bindings: Env;
+  Variables: RequestIdVariables & { principal: Principal };
+};
+
+/** A router whose zod failures all become the VALIDATION_ERROR envelope. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({ strict: false, defaultHook });
+}

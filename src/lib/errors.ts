@@ -1,0 +1,188 @@
+import { z } from "@hono/zod-openapi";
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./create-router";
+
+/** Every error the API can answer with: its HTTP status, reason phrase and default message. */
+export const ERRORS = {
+  VALIDATION_ERROR: { status: 400, error: "Bad Request", message: "Validation error" },
+  BAD_REQUEST: {
+    status: 400,
+    error: "Bad Request",
+    message: "Invalid UUID or invitation cannot be revoked in its current state",
+  },
+  UNAUTHORIZED: { status: 401, error: "Unauthorized", message: "Unauthorized" },
+  FORBIDDEN: { status: 403, error: "Forbidden", message: "Forbidden" },
+  INVITATION_NOT_FOUND: { status: 404, error: "Not Found", message: "Invitation not found" },
+  NOT_FOUND: { status: 404, error: "Not Found", message: "Route not found" },
+  CONFLICT: {
+    status: 409,
+    error: "Conflict",
+    message: "A pending invitation already exists for this email",
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    error: "Unsupported Media Type",
+    message: "Content-Type must be application/json",
+  },
+  INTERNAL_SERVER_ERROR: {
+    status: 500,
+    error: "Internal Server Error",
+    message: "Internal server error",
+  },
+} as const satisfies Record<string, { status: ContentfulStatusCode; error: string; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Field path (dotted, or the part of the request when the whole part is wrong) to its messages. */
+export type ErrorDetails = Record<string, string[]>;
+
+/** An error the API means to return: rendered by `onError` into the envelope with its status. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; details?: ErrorDetails; headers?: Record<string, string> } = {},
+  ) {
+    super(options.message ?? ERRORS[code].message);
+    this.name = "ApiError";
+    this.code = code;
+    this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERRORS[this.code].status;
+  }
+}
+
+/** The error envelope, as every error response carries it. */
+export const ErrorSchema = z
+  .object({
+    code: z.string().openapi({ description: "Machine-readable error code.", example: "VALIDATION_ERROR" }),
+    details: z.record(z.string(), z.array(z.string())).openapi({
+      description:
+        "For VALIDATION_ERROR: each failing field (a dotted path, or `body` / `query` when the whole part is wrong) with its messages. Empty otherwise.",
+      example: { email: ["Invalid email address"] },
+    }),
+    error: z.string().openapi({ description: "The HTTP reason phrase.", example: "Bad Request" }),
+    message: z.string().openapi({ description: "Human-readable summary.", example: "Validation error" }),
+    statusCode: z.number().int().openapi({ description: "Equals the HTTP status.", example: 400 }),
+  })
+  .openapi("Error");
+
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+function envelope(code: ErrorCode, message: string, details: ErrorDetails): ErrorBody {
+  const { status, error } = ERRORS[code];
+  return { code, details, error, message, statusCode: status };
+}
+
+function errorResponse(code: ErrorCode, description: string) {
+  const { status, error, message } = ERRORS[code];
+  return {
+    status,
+    description,
+    content: {
+      "application/json": {
+        schema: ErrorSchema,
+        example: { code, details: {}, error, message, statusCode: status },
+      },
+    },
+  };
+}
+
+/**
+ * OpenAPI error responses, keyed by status, to spread into a route's `responses`. Where two codes
+ * share a status the first is the example and the description names both.
+ */
+export function errorResponses<C extends ErrorCode>(...entries: [C, string][]) {
+  const responses: Record<number, ReturnType<typeof errorResponse>> = {};
+  for (const [code, description] of entries) {
+    const status = ERRORS[code].status;
+    const existing = responses[status];
+    responses[status] = existing
+      ? { ...existing, description: `${existing.description} Or: ${description}` }
+      : errorResponse(code, description);
+  }
+  return responses;
+}
+
+/** Responses every authenticated operation can give. */
+export const commonErrors = [
+  ["UNAUTHORIZED", "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token."],
+  ["FORBIDDEN", "FORBIDDEN: the token's role may not perform this operation."],
+  ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
+] as const satisfies [ErrorCode, string][];
+
+/** Turns zod issues into `details`: each field path with its messages. */
+export function issuesToDetails(issues: readonly z.core.$ZodIssue[], part: string): ErrorDetails {
+  const details: ErrorDetails = {};
+  for (const issue of issues) {
+    const key = issue.path.length > 0 ? issue.path.map(String).join(".") : part;
+    const messages = details[key] ?? [];
+    messages.push(issue.message);
+    details[key] = messages;
+  }
+  return details;
+}
+
+/** The validation hook every router shares: a failed zod parse becomes VALIDATION_ERROR. */
+export function defaultHook(
+  result: { success: true } | { success: false; error: z.ZodError; target: string },
+): void {
+  if (!result.success) {
+    throw new ApiError("VALIDATION_ERROR", {
+      details: issuesToDetails(result.error.issues, result.target === "json" ? "body" : result.target),
+    });
+  }
+}
+
+function renderError(c: Context<AppEnv>, err: ApiError) {
+  for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+  return c.json(envelope(err.code, err.message, err.details), err.status);
+}
+
+/** Framework exceptions (body limit, media type, malformed JSON) mapped onto our codes. */
+function fromHttpException(err: HTTPException): ApiError {
+  switch (err.status) {
+    case 400:
+      return new ApiError("VALIDATION_ERROR", { details: { body: [err.message] } });
+    case 401:
+      return new ApiError("UNAUTHORIZED");
+    case 413:
+      return new ApiError("PAYLOAD_TOO_LARGE");
+    case 415:
+      return new ApiError("UNSUPPORTED_MEDIA_TYPE");
+    default:
+      return new ApiError("INTERNAL_SERVER_ERROR");
+  }
+}
+
+/**
+ * The one error renderer. Anything that is not an `ApiError` or a known framework exception is a
+ * bug: it is logged with the request id and answered with a bare 500.
+ */
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof ApiError) return renderError(c, err);
+  if (err instanceof HTTPException && err.status < 500) return renderError(c, fromHttpException(err));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      message: "Unhandled error",
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    }),
+  );
+  return renderError(c, new ApiError("INTERNAL_SERVER_ERROR"));
+};
+
+/** Routing misses (unknown path, or a method the path does not have). */
+export const notFound: NotFoundHandler<AppEnv> = (c) => renderError(c, new ApiError("NOT_FOUND"));
