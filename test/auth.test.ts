@@ -1,0 +1,214 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import type { Role } from "../src/db/schema";
+import worker from "../src/index";
+import { api, BASE, caller, createInvitation, expectError, newOrgId, signToken, storedRows } from "./helpers";
+
+const b64url = (value: unknown) =>
+  btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+
+function claims(overrides: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return { sub: "user_1", org_id: newOrgId(), role: "ORG_ADMIN", iat: now, exp: now + 3600, ...overrides };
+}
+
+async function rsaSigned(org: string): Promise<string> {
+  const { privateKey } = (await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
+  return sign(claims({ org_id: org }), privateKey, "RS256");
+}
+
+async function expectUnauthorized(res: Response) {
+  expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+  await expectError(res, 401, "UNAUTHORIZED", "Unauthorized", "Unauthorized");
+}
+
+describe("authentication", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const rejected: [string, (org: string) => Promise<Record<string, string>>][] = [
+    ["no Authorization header", async () => ({})],
+    ["an empty Authorization header", async () => ({ Authorization: "" })],
+    ["a Basic scheme", async () => ({ Authorization: "Basic dXNlcjpwYXNz" })],
+    ["Bearer without a token", async () => ({ Authorization: "Bearer " })],
+    ["a token that is not a JWT", async () => ({ Authorization: "Bearer not.a.jwt" })],
+    ["a token with two parts", async () => ({ Authorization: "Bearer abc.def" })],
+    [
+      "a token signed with another secret",
+      async (org) => bearer(await signToken({ org, secret: "another-secret-that-is-long-enough-0123" })),
+    ],
+    [
+      "a tampered payload",
+      async (org) => {
+        const [header, , signature] = (await signToken({ org, role: "VIEWER" })).split(".");
+        return bearer(`${header}.${b64url(claims({ org_id: org, role: "ORG_ADMIN" }))}.${signature}`);
+      },
+    ],
+    [
+      "alg none",
+      async (org) => bearer(`${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims({ org_id: org }))}.`),
+    ],
+    [
+      "alg none with a signature",
+      async (org) => bearer(`${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims({ org_id: org }))}.c2ln`),
+    ],
+    [
+      "HS512 with the right secret",
+      async (org) => bearer(await sign(claims({ org_id: org }), env.JWT_SECRET, "HS512")),
+    ],
+    ["RS256", async (org) => bearer(await rsaSigned(org))],
+    ["an expired token", async (org) => bearer(await signToken({ org, claims: { exp: now() - 1 } }))],
+    ["a token expiring now", async (org) => bearer(await signToken({ org, claims: { exp: now() } }))],
+    ["a token without exp", async (org) => bearer(await signToken({ org, claims: { exp: undefined } }))],
+    ["a non-numeric exp", async (org) => bearer(await signToken({ org, claims: { exp: "9999999999" } }))],
+    [
+      "a token not valid yet (nbf)",
+      async (org) => bearer(await signToken({ org, claims: { nbf: now() + 600 } })),
+    ],
+    [
+      "a token issued in the future (iat)",
+      async (org) => bearer(await signToken({ org, claims: { iat: now() + 600 } })),
+    ],
+    ["a token without sub", async (org) => bearer(await signToken({ org, claims: { sub: undefined } }))],
+    ["an empty sub", async (org) => bearer(await signToken({ org, claims: { sub: "" } }))],
+    [
+      "a token without org_id",
+      async (org) => bearer(await signToken({ org, claims: { org_id: undefined } })),
+    ],
+    ["an org_id that is not a UUID", async () => bearer(await signToken({ org: "acme" }))],
+    ["a token without role", async (org) => bearer(await signToken({ org, claims: { role: undefined } }))],
+    ["an unknown role", async (org) => bearer(await signToken({ org, claims: { role: "SUPERUSER" } }))],
+    ["a lower-case role", async (org) => bearer(await signToken({ org, claims: { role: "org_admin" } }))],
+  ];
+
+  for (const [name, headers] of rejected) {
+    it(`returns 401 UNAUTHORIZED for ${name}, and creates nothing`, async () => {
+      const org = newOrgId();
+      const res = await api("/api/v1/invitations", {
+        method: "POST",
+        headers: await headers(org),
+        json: { email: "x@example.com", role: "ORG_ADMIN" },
+      });
+      await expectUnauthorized(res);
+      expect(await storedRows(org)).toEqual([]);
+    });
+  }
+
+  it("returns 401 on list and revoke as well", async () => {
+    await expectUnauthorized(await api("/api/v1/invitations"));
+    await expectUnauthorized(await api(`/api/v1/invitations/${crypto.randomUUID()}`, { method: "DELETE" }));
+  });
+
+  it("accepts the Bearer scheme in any case, and nbf/iat in the past", async () => {
+    const org = newOrgId();
+    const token = await signToken({ org, claims: { nbf: now() - 10, iat: now() - 10 } });
+    const res = await api("/api/v1/invitations", { headers: { Authorization: `bearer ${token}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it("checks authentication before validation: a bad body without a token is 401", async () => {
+    const res = await api("/api/v1/invitations", { method: "POST", json: { email: "not-an-email" } });
+    await expectUnauthorized(res);
+  });
+
+  describe("with JWT_ISSUER and JWT_AUDIENCE configured", () => {
+    const configured = { ...env, JWT_ISSUER: "https://auth.example.com", JWT_AUDIENCE: "invitations-api" };
+
+    async function fetchConfigured(token: string) {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request(`${BASE}/api/v1/invitations`, { headers: { Authorization: `Bearer ${token}` } }),
+        configured,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    }
+
+    it("accepts a token with the matching iss and aud (aud as a string or in an array)", async () => {
+      const iss = "https://auth.example.com";
+      expect(
+        (await fetchConfigured(await signToken({ claims: { iss, aud: "invitations-api" } }))).status,
+      ).toBe(200);
+      expect(
+        (await fetchConfigured(await signToken({ claims: { iss, aud: ["other", "invitations-api"] } })))
+          .status,
+      ).toBe(200);
+    });
+
+    const wrong: [string, Record<string, unknown>][] = [
+      ["no iss", { aud: "invitations-api" }],
+      ["another iss", { iss: "https://evil.example.com", aud: "invitations-api" }],
+      ["no aud", { iss: "https://auth.example.com" }],
+      ["another aud", { iss: "https://auth.example.com", aud: "someone-else" }],
+    ];
+    for (const [name, extra] of wrong) {
+      it(`returns 401 for ${name}`, async () => {
+        await expectUnauthorized(await fetchConfigured(await signToken({ claims: extra })));
+      });
+    }
+  });
+});
+
+describe("authorization: the role matrix", () => {
+  const operations: [string, (token: string, org: string) => Promise<Response>, Role[]][] = [
+    ["list", (token) => api("/api/v1/invitations", { token }), ["ORG_ADMIN", "OPERATOR"]],
+    [
+      "create",
+      (token) => api("/api/v1/invitations", { method: "POST", token, json: { email: "matrix@example.com" } }),
+      ["ORG_ADMIN"],
+    ],
+    [
+      "revoke",
+      async (token, org) => {
+        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-revoke@example.com");
+        return api(`/api/v1/invitations/${invitation.id}`, { method: "DELETE", token });
+      },
+      ["ORG_ADMIN"],
+    ],
+  ];
+  const success: Record<string, number> = { list: 200, create: 201, revoke: 200 };
+
+  for (const [operation, run, allowed] of operations) {
+    for (const role of ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const) {
+      const may = allowed.includes(role);
+      it(`${role} ${may ? "may" : "may not (403 FORBIDDEN)"} ${operation}`, async () => {
+        const who = await caller(role);
+        const res = await run(who.token, who.org);
+        if (may) {
+          expect(res.status).toBe(success[operation]);
+        } else {
+          await expectError(res, 403, "FORBIDDEN", "Forbidden", "Forbidden");
+          if (operation !== "list") {
+            expect((await storedRows(who.org)).map((row) => row.status)).toEqual(
+              operation === "revoke" ? ["PENDING"] : [],
+            );
+          }
+        }
+      });
+    }
+  }
+
+  it("checks the role before the body: a VIEWER's invalid body is 403, not 400", async () => {
+    const viewer = await caller("VIEWER");
+    const res = await api("/api/v1/invitations", {
+      method: "POST",
+      token: viewer.token,
+      json: { email: "bad" },
+    });
+    await expectError(res, 403, "FORBIDDEN", "Forbidden", "Forbidden");
+  });
+});
+
+function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
+}

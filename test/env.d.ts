@@ -1,0 +1,14 @@
+import type { D1Migration } from "cloudflare:test";
+
+declare global {
+  namespace Cloudflare {
+    /** Types `exports` from "cloudflare:workers" as the Worker's own entry module. */
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+    /** Bindings only the test runtime has (see vitest.config.ts). */
+    interface Env {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}

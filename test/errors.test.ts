@@ -1,0 +1,97 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import { api, BASE, caller, expectError, storedRows } from "./helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Calls the Worker's entry with a modified environment. */
+async function fetchWith(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("error envelope", () => {
+  it("answers an unknown route with 404 NOT_FOUND", async () => {
+    for (const path of ["/nope", "/api/v1", "/api/v1/invitation", "/api/v2/invitations"]) {
+      await expectError(await api(path), 404, "NOT_FOUND", "Not Found", "Route not found");
+    }
+  });
+
+  it("answers a method the route does not have with 404 NOT_FOUND", async () => {
+    const admin = await caller();
+    await expectError(
+      await api("/api/v1/invitations", { method: "PUT", token: admin.token, json: {} }),
+      404,
+      "NOT_FOUND",
+      "Not Found",
+      "Route not found",
+    );
+    await expectError(
+      await api(`/api/v1/invitations/${crypto.randomUUID()}`, { method: "PATCH", token: admin.token }),
+      404,
+      "NOT_FOUND",
+      "Not Found",
+      "Route not found",
+    );
+  });
+
+  it("answers an unexpected failure with a bare 500, logged with the request id, nothing internal in the body", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const admin = await caller();
+    const failingDb = {
+      prepare: () => {
+        throw new Error("D1_ERROR: no such table: invitations: SQLITE_ERROR");
+      },
+      batch: () => Promise.reject(new Error("D1_ERROR: no such table: invitations: SQLITE_ERROR")),
+    } as unknown as D1Database;
+
+    const res = await fetchWith({ DB: failingDb }, "/api/v1/invitations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "x@example.com" }),
+    });
+    const requestId = res.headers.get("X-Request-Id");
+    const text = await res.text();
+    expect(text).not.toMatch(/SQLITE|D1_ERROR|invitations:|at /);
+    await expectError(
+      new Response(text, { status: res.status, headers: res.headers }),
+      500,
+      "INTERNAL_SERVER_ERROR",
+      "Internal Server Error",
+      "Internal server error",
+    );
+
+    expect(errors).toHaveBeenCalledTimes(1);
+    const logged = JSON.parse(String(errors.mock.calls[0]?.[0]));
+    expect(logged).toMatchObject({
+      level: "error",
+      requestId,
+      method: "POST",
+      path: "/api/v1/invitations",
+      error: { message: expect.stringContaining("no such table") },
+    });
+    expect(requestId).toBeTruthy();
+    expect(await storedRows(admin.org)).toEqual([]);
+  });
+
+  it("answers a misconfigured secret with a bare 500 rather than accepting tokens", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const admin = await caller();
+    const res = await fetchWith({ JWT_SECRET: "short" }, "/api/v1/invitations", {
+      headers: { Authorization: `Bearer ${admin.token}` },
+    });
+    await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
+  });
+
+  it("sends a request id and security headers on every response", async () => {
+    const res = await api("/nope");
+    expect(res.headers.get("X-Request-Id")).toMatch(/.+/);
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  });
+});

@@ -1,0 +1,161 @@
+import { createScheduledController } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { expect } from "vitest";
+import type { Role } from "../src/db/schema";
+import worker from "../src/index";
+
+export const BASE = "http://localhost";
+
+/** A fresh organization per test: isolation between tests and a multi-tenancy check at once. */
+export function newOrgId(): string {
+  return crypto.randomUUID();
+}
+
+export type TokenOptions = {
+  role?: Role;
+  org?: string;
+  sub?: string;
+  /** Seconds from now; default one hour. */
+  expiresIn?: number;
+  /** Extra or overriding claims; `undefined` removes a claim. */
+  claims?: Record<string, unknown>;
+  secret?: string;
+};
+
+/** Signs an HS256 token as a real client would, with the Worker's secret unless told otherwise. */
+export async function signToken(options: TokenOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload: Record<string, unknown> = {
+    sub: options.sub ?? "user_admin",
+    org_id: options.org ?? newOrgId(),
+    role: options.role ?? "ORG_ADMIN",
+    iat: now,
+    exp: now + (options.expiresIn ?? 3600),
+    ...options.claims,
+  };
+  for (const [key, value] of Object.entries(payload)) if (value === undefined) delete payload[key];
+  return sign(payload, options.secret ?? env.JWT_SECRET, "HS256");
+}
+
+/** A caller of one organization with one role. */
+export type Caller = { org: string; sub: string; role: Role; token: string };
+
+export async function caller(role: Role = "ORG_ADMIN", org = newOrgId(), sub = `user_${role.toLowerCase()}`) {
+  return { org, sub, role, token: await signToken({ role, org, sub }) } satisfies Caller;
+}
+
+type RequestOptions = {
+  method?: string;
+  token?: string;
+  /** Sent as JSON with `Content-Type: application/json`. */
+  json?: unknown;
+  headers?: Record<string, string>;
+  body?: BodyInit;
+};
+
+/** A request through the Worker's real entry point. */
+export function api(path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers.set("Content-Type", "application/json");
+    body = JSON.stringify(options.json);
+  }
+  return exports.default.fetch(`${BASE}${path}`, { method: options.method ?? "GET", headers, body });
+}
+
+export type Invitation = {
+  id: string;
+  organizationId: string;
+  email: string;
+  role: Role;
+  status: string;
+  invitedBy: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+};
+
+export type ListBody = {
+  data: Invitation[];
+  meta: { limit: number; page: number; total: number; totalPages: number };
+};
+
+/** Creates an invitation through the API and returns it; fails the test unless it is 201. */
+export async function createInvitation(who: Caller, email: string, role?: Role): Promise<Invitation> {
+  const res = await api("/api/v1/invitations", {
+    method: "POST",
+    token: who.token,
+    json: role ? { email, role } : { email },
+  });
+  expect(res.status).toBe(201);
+  return res.json();
+}
+
+export async function list(who: Caller, query = ""): Promise<ListBody> {
+  const res = await api(`/api/v1/invitations${query}`, { token: who.token });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+/** The whole error envelope a response must carry. */
+export async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+  error: string,
+  message: string,
+  details: Record<string, string[]> = {},
+): Promise<void> {
+  expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+  expect({ status: res.status, body: await res.json() }).toEqual({
+    status,
+    body: { code, details, error, message, statusCode: status },
+  });
+}
+
+/** Runs the Worker's `scheduled` handler as the cron trigger would, at `scheduledTime`. */
+export async function runSweep(scheduledTime: number): Promise<void> {
+  await worker.scheduled(createScheduledController({ scheduledTime, cron: "*/15 * * * *" }), env);
+}
+
+/** Reads stored rows directly, bypassing the API: what is really in the database. */
+export async function storedRows(org: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at FROM invitations WHERE organization_id = ? ORDER BY created_at, id",
+  )
+    .bind(org)
+    .all<{
+      id: string;
+      email: string;
+      role: string;
+      status: string;
+      invited_by: string;
+      created_at: number;
+      updated_at: number;
+      expires_at: number;
+      accepted_at: number | null;
+    }>();
+  return results;
+}
+
+/**
+ * Seeds `count` PENDING invitations in one SQL statement (a recursive CTE), all created at
+ * `createdAt` and due at `expiresAt`: fast enough for backlogs of thousands. Emails are unique
+ * per call (`seed-<random>-<n>@example.com`).
+ */
+export async function seedPending(org: string, count: number, createdAt: number, expiresAt: number) {
+  const prefix = `seed-${crypto.randomUUID().slice(0, 8)}-`;
+  await env.DB.prepare(
+    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+     INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
+     SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+            ?2, ?5 || n || '@example.com', 'VIEWER', 'PENDING', 'seeder', ?3, ?3, ?4, NULL
+     FROM seq`,
+  )
+    .bind(count, org, createdAt, expiresAt, prefix)
+    .run();
+}

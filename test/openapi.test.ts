@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { api } from "./helpers";
+
+type Operation = {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+  requestBody?: { required?: boolean };
+};
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: object }> };
+};
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document with every route, the bearer scheme and the error schema", async () => {
+    const res = await api("/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json<Document>();
+    expect(doc.openapi).toBe("3.1.0");
+
+    expect(Object.keys(doc.paths).sort()).toEqual(["/api/v1/invitations", "/api/v1/invitations/{id}"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations"] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {})).toEqual(["delete"]);
+
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+    });
+    expect(Object.keys(doc.components.schemas.Error?.properties ?? {}).sort()).toEqual([
+      "code",
+      "details",
+      "error",
+      "message",
+      "statusCode",
+    ]);
+  });
+
+  it("documents each operation's success and every error status it can give, with the Error schema", async () => {
+    const doc = await (await api("/openapi.json")).json<Document>();
+    const expected: [string, string, string[]][] = [
+      ["/api/v1/invitations", "get", ["200", "400", "401", "403", "500"]],
+      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "415", "500"]],
+      ["/api/v1/invitations/{id}", "delete", ["200", "400", "401", "403", "404", "500"]],
+    ];
+    for (const [path, method, statuses] of expected) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      if (!operation) continue;
+      expect(Object.keys(operation.responses).sort()).toEqual(statuses);
+      expect(operation.security).toEqual([{ bearerAuth: [] }]);
+      for (const status of statuses.filter((s) => Number(s) >= 400)) {
+        expect(operation.responses[status]?.content?.["application/json"]?.schema).toEqual({
+          $ref: "#/components/schemas/Error",
+        });
+      }
+    }
+    expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
+  });
+});
+
+describe("GET /docs", () => {
+  it("serves an interactive documentation page over /openapi.json", async () => {
+    const res = await api("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain("SwaggerUIBundle");
+    expect(html).toContain("/openapi.json");
+  });
+});
