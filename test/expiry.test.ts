@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { expireInvitations } from "../src/jobs/expire-invitations";
 import {
@@ -14,6 +14,14 @@ import {
 } from "./helpers";
 
 const DAY = 24 * 60 * 60 * 1000;
+
+let log: ReturnType<typeof silenceLog>;
+const silenceLog = () => vi.spyOn(console, "log").mockImplementation(() => {});
+
+beforeEach(() => {
+  // The sweep's one log line per run: captured to be checked, and kept out of the test output.
+  log = silenceLog();
+});
 
 afterEach(() => {
   vi.useRealTimers();
@@ -95,7 +103,7 @@ describe("expiry", () => {
     const revokedRow = (await storedRows(admin.org)).find((row) => row.id === revoked.id);
 
     const sweepAt = Date.parse(due.expiresAt) + 60_000;
-    const log = vi.spyOn(console, "log");
+    log.mockClear();
     await runSweep(sweepAt);
 
     const rows = await storedRows(admin.org);
