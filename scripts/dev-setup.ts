@@ -1,10 +1,20 @@
 /**
- * First step of `npm run dev`: give a fresh clone its local secrets. Copies .dev.vars.example to
- * .dev.vars when .dev.vars is missing; never overwrites an existing one.
+ * First step of `npm run dev`, safe to repeat on every start:
+ * 1. give a fresh clone its local secrets: copy .dev.vars.example to .dev.vars when missing
+ *    (an existing .dev.vars is never overwritten);
+ * 2. apply any new migrations to the local D1 database. Wrangler asks for confirmation when it
+ *    has a terminal; with stdin detached it proceeds, which is what a local database wants.
  */
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("Created .dev.vars from .dev.vars.example (local JWT secret).");
 }
+
+const wrangler = fileURLToPath(new URL("bin/wrangler.js", import.meta.resolve("wrangler/package.json")));
+execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], {
+  stdio: ["ignore", "inherit", "inherit"],
+});
