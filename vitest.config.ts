@@ -12,7 +12,15 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { JWT_SECRET: TEST_JWT_SECRET, TEST_MIGRATIONS: migrations },
+          // Pinned here so that a developer's .dev.vars (which Wrangler also reads) cannot change
+          // what the tests see.
+          bindings: {
+            JWT_SECRET: TEST_JWT_SECRET,
+            JWT_ISSUER: "",
+            JWT_AUDIENCE: "",
+            INVITATION_TTL_SECONDS: "604800",
+            TEST_MIGRATIONS: migrations,
+          },
         },
       }),
     ],

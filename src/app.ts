@@ -39,8 +39,16 @@ export function createApp() {
     info: {
       title: "Invitations API",
       version: "1.0.0",
-      description:
-        "Organization invitation management. Every error, including unknown routes, has the envelope `{ code, details, error, message, statusCode }` with `statusCode` equal to the HTTP status. Invitations past their `expiresAt` are reported EXPIRED immediately; a cron sweep stores that state.",
+      description: [
+        "Organization invitation management: invite people by email with a role, list and revoke invitations; invitations expire on their own.",
+        "",
+        "Conventions:",
+        "- Every error, including unknown routes and methods, has the envelope `{ code, details, error, message, statusCode }`, with `statusCode` equal to the HTTP status.",
+        "- Checks run in this order: body size (413), token (401), role (403), then input (400). A caller whose role may not do something learns nothing about valid input.",
+        "- An invitation expires at the millisecond `now >= expiresAt`. From then on it reads as EXPIRED, no longer blocks a new invitation to the same email, and cannot be revoked, before the cron sweep has stored that state.",
+        "- `page` and `limit` are plain decimal integers (`1.5`, `1e1`, `0x10` are refused, never clamped). Unknown query parameters are ignored; unknown body fields are refused.",
+        "- Ids are UUIDs, accepted in any letter case. A trailing slash on a path is accepted.",
+      ].join("\n"),
     },
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Invitations API" }));

@@ -1,20 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { api, BASE, caller, expectError, storedRows } from "./helpers";
+import { api, caller, createInvitation, expectError, fetchWith, storedRows } from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Calls the Worker's entry with a modified environment. */
-async function fetchWith(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 describe("error envelope", () => {
   it("answers an unknown route with 404 NOT_FOUND", async () => {
@@ -41,15 +31,21 @@ describe("error envelope", () => {
     );
   });
 
-  it("answers an unexpected failure with a bare 500, logged with the request id, nothing internal in the body", async () => {
+  it("answers a D1 failure with a bare 500, logged with the request id, and writes nothing", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const admin = await caller();
-    const failingDb = {
-      prepare: () => {
-        throw new Error("D1_ERROR: no such table: invitations: SQLITE_ERROR");
+    // The real database, except that every batch gets a last statement that fails: D1 must roll
+    // back the statements before it, and the caller must learn nothing about why.
+    const failingDb = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch") {
+          return (statements: D1PreparedStatement[]) =>
+            target.batch([...statements, target.prepare("SELECT * FROM no_such_table")]);
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
       },
-      batch: () => Promise.reject(new Error("D1_ERROR: no such table: invitations: SQLITE_ERROR")),
-    } as unknown as D1Database;
+    });
 
     const res = await fetchWith({ DB: failingDb }, "/api/v1/invitations", {
       method: "POST",
@@ -58,7 +54,7 @@ describe("error envelope", () => {
     });
     const requestId = res.headers.get("X-Request-Id");
     const text = await res.text();
-    expect(text).not.toMatch(/SQLITE|D1_ERROR|invitations:|at /);
+    expect(text).not.toMatch(/SQLITE|D1_ERROR|no_such_table|INSERT|at /);
     await expectError(
       new Response(text, { status: res.status, headers: res.headers }),
       500,
@@ -77,7 +73,10 @@ describe("error envelope", () => {
       error: { message: expect.stringContaining("no such table") },
     });
     expect(requestId).toBeTruthy();
+    // The insert ran inside the failed batch and was rolled back with it.
     expect(await storedRows(admin.org)).toEqual([]);
+    // The same request against the healthy database succeeds: the failure was the injected one.
+    expect((await createInvitation(admin, "x@example.com")).email).toBe("x@example.com");
   });
 
   it("answers a misconfigured secret with a bare 500 rather than accepting tokens", async () => {

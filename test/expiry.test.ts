@@ -2,16 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { expireInvitations } from "../src/jobs/expire-invitations";
-import {
-  api,
-  caller,
-  createInvitation,
-  expectError,
-  list,
-  runSweep,
-  seedPending,
-  storedRows,
-} from "./helpers";
+import { api, caller, createInvitation, list, runSweep, seedPending, storedRows } from "./helpers";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -76,23 +67,8 @@ describe("expiry", () => {
     ]);
   });
 
-  it("refuses to revoke a past-due invitation, and the refusal changes nothing", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const admin = await caller();
-    const invitation = await createInvitation(admin, "gone@example.com");
-    const later = await travelTo(Date.parse(invitation.expiresAt) + 1, admin.org);
-    const before = await storedRows(admin.org);
-    await expectError(
-      await api(`/api/v1/invitations/${invitation.id}`, { method: "DELETE", token: later.token }),
-      400,
-      "BAD_REQUEST",
-      "Bad Request",
-      "Invalid UUID or invitation cannot be revoked in its current state",
-    );
-    expect(await storedRows(admin.org)).toEqual(before);
-  });
-
   it("the sweep stores EXPIRED for what is due, moves updatedAt, and leaves the rest alone", async () => {
+    await drainDue(createDb(env.DB), Date.parse("9999-12-31T00:00:00.000Z"));
     vi.useFakeTimers({ toFake: ["Date"] });
     const admin = await caller();
     const due = await createInvitation(admin, "due@example.com");
@@ -120,11 +96,10 @@ describe("expiry", () => {
       level: "info",
       message: "Expired invitations swept",
       cutoff: new Date(sweepAt).toISOString(),
+      expired: 1,
       batches: 1,
       complete: true,
     });
-    // The database is shared by the test file, so other tests' due rows may be swept too.
-    expect(lines[0].expired).toBeGreaterThanOrEqual(1);
 
     const reader = await travelTo(sweepAt, admin.org);
     const listed = (await list(reader)).data.find((invitation) => invitation.id === due.id);

@@ -1,4 +1,4 @@
-import { createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { expect } from "vitest";
@@ -64,6 +64,20 @@ export function api(path: string, options: RequestOptions = {}): Promise<Respons
     body = JSON.stringify(options.json);
   }
   return exports.default.fetch(`${BASE}${path}`, { method: options.method ?? "GET", headers, body });
+}
+
+/** A request through the Worker's entry with a modified environment (configuration, faults). */
+export async function fetchWith(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Every stored invitation, across organizations: for "a refused request stores nothing". */
+export async function countAllRows(): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM invitations").first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 export type Invitation = {

@@ -50,6 +50,14 @@ describe("GET /api/v1/invitations", () => {
     });
   });
 
+  it("accepts a trailing slash on the path", async () => {
+    const admin = await caller();
+    const invitation = await createInvitation(admin, "slash@example.com");
+    const res = await api("/api/v1/invitations/", { token: admin.token });
+    expect(res.status).toBe(200);
+    expect((await res.json<{ data: Invitation[] }>()).data).toEqual([invitation]);
+  });
+
   it("returns an empty page with zero totals for an organization with no invitations", async () => {
     const admin = await caller();
     expect(await list(admin)).toEqual({ data: [], meta: { limit: 20, page: 1, total: 0, totalPages: 0 } });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, caller, createInvitation, expectError, list, storedRows } from "./helpers";
+import { api, caller, createInvitation, expectError, list, runSweep, storedRows } from "./helpers";
 
 const NOT_REVOCABLE = "Invalid UUID or invitation cannot be revoked in its current state";
 
@@ -93,6 +93,26 @@ describe("DELETE /api/v1/invitations/{id}", () => {
       NOT_REVOCABLE,
     );
     expect((await storedRows(admin.org))[0]?.status).toBe("PENDING");
+  });
+
+  it("returns 400 BAD_REQUEST for an invitation the sweep has stored as EXPIRED", async () => {
+    const admin = await caller();
+    const invitation = await createInvitation(admin, "swept@example.com");
+    await runSweep(Date.parse(invitation.expiresAt));
+    expect((await storedRows(admin.org))[0]?.status).toBe("EXPIRED");
+    const before = await storedRows(admin.org);
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(invitation.expiresAt) + 1);
+    const lateAdmin = await caller("ORG_ADMIN", admin.org);
+    await expectError(
+      await revoke(lateAdmin.token, invitation.id),
+      400,
+      "BAD_REQUEST",
+      "Bad Request",
+      NOT_REVOCABLE,
+    );
+    expect(await storedRows(admin.org)).toEqual(before);
   });
 
   it("revokes an invitation one millisecond before it expires", async () => {

@@ -61,7 +61,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
       expiresAt: now + readConfig(c.env).invitationTtlMs,
     });
   } catch (error) {
-    if (repository.isUniqueViolation(error)) throw new ApiError("CONFLICT");
+    if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
     throw error;
   }
   c.header("Location", `/api/v1/invitations/${row.id}`);

@@ -2,12 +2,28 @@ import { and, count, desc, eq, gt, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InvitationRow, invitations, type Role } from "../db/schema";
 
+/*
+ * The expiry boundary, in one place: an invitation is due (expired) from the millisecond
+ * `now >= expires_at`. `effectiveStatus` says it for a row read into memory; `isDue` and `isLive`
+ * say it in SQL.
+ */
+
 /**
  * A PENDING row whose expiry has passed is EXPIRED, whatever the sweep has stored so far.
  * Every read goes through this so no caller ever sees a stale PENDING.
  */
 export function effectiveStatus(row: InvitationRow, now: number): InvitationRow["status"] {
   return row.status === "PENDING" && row.expiresAt <= now ? "EXPIRED" : row.status;
+}
+
+/** Stored as PENDING but past its expiry: what the sweep, or a new invitation, records as EXPIRED. */
+export function isDue(now: number) {
+  return and(eq(invitations.status, "PENDING"), lte(invitations.expiresAt, now));
+}
+
+/** PENDING and not yet expired: the only state that blocks a new invitation or can be revoked. */
+function isLive(now: number) {
+  return and(eq(invitations.status, "PENDING"), gt(invitations.expiresAt, now));
 }
 
 /** One page of an organization's invitations, newest first, and their total, in one round trip. */
@@ -54,8 +70,7 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         and(
           eq(invitations.organizationId, input.organizationId),
           eq(invitations.email, input.email),
-          eq(invitations.status, "PENDING"),
-          lte(invitations.expiresAt, input.now),
+          isDue(input.now),
         ),
       ),
     db
@@ -97,7 +112,7 @@ export async function revokeInvitation(
     db
       .update(invitations)
       .set({ status: "REVOKED", updatedAt: now })
-      .where(and(inOrganization, eq(invitations.status, "PENDING"), gt(invitations.expiresAt, now)))
+      .where(and(inOrganization, isLive(now)))
       .returning({ id: invitations.id }),
     db.select({ id: invitations.id }).from(invitations).where(inOrganization),
   ]);
@@ -107,11 +122,13 @@ export async function revokeInvitation(
 
 /**
  * True when `error` (or anything in its `cause` chain, as Drizzle wraps driver errors) is a
- * unique-constraint violation.
+ * violation of the one-pending-per-email index, and not, say, a primary-key clash.
  */
-export function isUniqueViolation(error: unknown): boolean {
+export function isPendingEmailConflict(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/SQLITE_CONSTRAINT_UNIQUE|UNIQUE constraint failed/.test(e.message)) return true;
+    if (e.message.includes("UNIQUE constraint failed: invitations.organization_id, invitations.email")) {
+      return true;
+    }
   }
   return false;
 }

@@ -60,11 +60,13 @@ export const createInvitation = createRoute({
       content: { "application/json": { schema: InvitationSchema } },
     },
     ...errorResponses(
-      ["VALIDATION_ERROR", "VALIDATION_ERROR: invalid email or role, unknown field, or malformed JSON."],
+      [
+        "VALIDATION_ERROR",
+        "VALIDATION_ERROR: invalid email or role, an unknown field, malformed JSON, or a body that is not `application/json`.",
+      ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
-      ["UNSUPPORTED_MEDIA_TYPE", "UNSUPPORTED_MEDIA_TYPE: the body is not `application/json`."],
     ),
   },
 });
@@ -91,6 +93,7 @@ export const revokeInvitation = createRoute({
       ],
       ...commonErrors,
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
     ),
   },
 });

@@ -21,7 +21,8 @@ export type Principal = {
  */
 const ClaimsSchema = z.object({
   sub: z.string().min(1),
-  org_id: z.uuid(),
+  // Any 8-4-4-4-12 hex id: identity providers do not all mint RFC 9562 version/variant bits.
+  org_id: z.guid(),
   role: z.enum(ROLES),
   exp: z.number(),
 });

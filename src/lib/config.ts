@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 
 /** An optional string var: unset and empty both mean "not configured". */
 const optionalVar = z
@@ -16,7 +16,8 @@ const ConfigSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
   JWT_ISSUER: optionalVar,
   JWT_AUDIENCE: optionalVar,
-  INVITATION_TTL_SECONDS: z.coerce.number().int().positive().default(604_800),
+  /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
+  INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
 });
 
 export type Config = {

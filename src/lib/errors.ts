@@ -22,11 +22,6 @@ export const ERRORS = {
     message: "A pending invitation already exists for this email",
   },
   PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
-  UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    error: "Unsupported Media Type",
-    message: "Content-Type must be application/json",
-  },
   INTERNAL_SERVER_ERROR: {
     status: 500,
     error: "Internal Server Error",
@@ -158,7 +153,10 @@ function fromHttpException(err: HTTPException): ApiError {
     case 413:
       return new ApiError("PAYLOAD_TOO_LARGE");
     case 415:
-      return new ApiError("UNSUPPORTED_MEDIA_TYPE");
+      // The contract has no 415: a body that is not JSON fails validation like any other.
+      return new ApiError("VALIDATION_ERROR", {
+        details: { body: ["Content-Type must be application/json"] },
+      });
     default:
       return new ApiError("INTERNAL_SERVER_ERROR");
   }
