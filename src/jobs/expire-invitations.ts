@@ -20,6 +20,9 @@ export type SweepResult = {
   batches: number;
   /** False when the run stopped at `maxBatches` with rows possibly still due. */
   complete: boolean;
+  /** D1's billing units for the run, from each statement's `meta`. */
+  rowsRead: number;
+  rowsWritten: number;
 };
 
 /**
@@ -38,6 +41,8 @@ export async function expireInvitations(
   let expired = 0;
   let batches = 0;
   let complete = false;
+  let rowsRead = 0;
+  let rowsWritten = 0;
   while (batches < maxBatches) {
     const result = await db
       .update(invitations)
@@ -51,6 +56,8 @@ export async function expireInvitations(
       .run();
     batches += 1;
     expired += result.meta.changes;
+    rowsRead += result.meta.rows_read;
+    rowsWritten += result.meta.rows_written;
     if (result.meta.changes < batchSize) {
       complete = true;
       break;
@@ -64,8 +71,10 @@ export async function expireInvitations(
       expired,
       batches,
       complete,
+      rowsRead,
+      rowsWritten,
       durationMs: Date.now() - started,
     }),
   );
-  return { expired, batches, complete };
+  return { expired, batches, complete, rowsRead, rowsWritten };
 }

@@ -1,0 +1,507 @@
+/**
+ * `npm run bench`: the invitations API under load on loopback, beside its baselines, in one run.
+ *
+ * 1. A fresh local D1 database (under .wrangler/bench), migrated by Wrangler and seeded with SQL:
+ *    organizations of 1,000, 10,000 and 100,000 invitations, noise in 200 others, and a pool of
+ *    pending invitations to revoke.
+ * 2. `wrangler dev` on 127.0.0.1 with bench/worker.ts: the app and its two baselines in one Worker.
+ * 3. Each scenario: a warm-up, then a fixed duration at fixed connections (autocannon), every
+ *    status counted; then a few sequential requests to read D1's rows_read per request.
+ * 4. The cron sweep of a 10,000 and a 100,000 expired backlog, run after run until drained.
+ * 5. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size.
+ *
+ * Bounded: BENCH_DURATION (seconds, default 10, at most 60), BENCH_WARMUP (default 2),
+ * BENCH_CONNECTIONS (default 10, at most 64). Everything it starts, it stops.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+import { sign } from "hono/jwt";
+
+const bounded = (name: string, fallback: number, max: number) =>
+  Math.min(Math.max(Number(process.env[name] ?? fallback) || fallback, 1), max);
+const DURATION = bounded("BENCH_DURATION", 10, 60);
+const WARMUP = bounded("BENCH_WARMUP", 2, 10);
+const CONNECTIONS = bounded("BENCH_CONNECTIONS", 10, 64);
+
+const HOST = "127.0.0.1";
+const PORT = 8799;
+const BASE = `http://${HOST}:${PORT}`;
+const STATE = ".wrangler/bench";
+const SECRET = "bench-secret-not-for-production-0123456789";
+const WRANGLER = fileURLToPath(new URL("bin/wrangler.js", import.meta.resolve("wrangler/package.json")));
+const DAY = 86_400_000;
+
+/** Organizations by role in the benchmark; ids shaped `<tag>-0000-4000-8000-<n>`. */
+const ORG = {
+  small: "a0000001-0000-4000-8000-000000000000",
+  medium: "a0000002-0000-4000-8000-000000000000",
+  large: "a0000003-0000-4000-8000-000000000000",
+  revoke: "a0000004-0000-4000-8000-000000000000",
+  create: "a0000005-0000-4000-8000-000000000000",
+  rawCreate: "a0000006-0000-4000-8000-000000000000",
+  sweep10k: "a0000007-0000-4000-8000-000000000000",
+  sweep100k: "a0000008-0000-4000-8000-000000000000",
+};
+const SIZES = { small: 1_000, medium: 10_000, large: 100_000 };
+const REVOKE_POOL = 80_000;
+const NOISE_ORGS = 200;
+const NOISE_EACH = 50;
+
+const children: ChildProcess[] = [];
+function stopAll() {
+  for (const child of children) {
+    if (child.pid && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        child.kill("SIGTERM");
+      }
+    }
+  }
+}
+process.on("exit", stopAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+
+function wrangler(args: string[]): string {
+  return execFileSync(process.execPath, [WRANGLER, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+function d1(args: string[]): string {
+  return wrangler(["d1", ...args, "DB", "--local", "--persist-to", STATE, "-c", "bench/wrangler.toml"]);
+}
+
+/** `count` invitations for `org` in one INSERT ... SELECT over a recursive sequence. */
+function seedSql(org: string, count: number, { status = "PENDING", expiresIn = 7 * DAY } = {}): string {
+  const now = Date.now();
+  const idPrefix = org.slice(0, 24); // "a000000N-0000-4000-8000-"
+  return `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${count})
+INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
+SELECT '${idPrefix}' || printf('%012d', n), '${org}', 'user' || n || '@${org.slice(0, 8)}.example.com',
+       CASE n % 3 WHEN 0 THEN 'ORG_ADMIN' WHEN 1 THEN 'OPERATOR' ELSE 'VIEWER' END,
+       '${status}', 'seeder', ${now - 30 * DAY} + n * 1000, ${now - 30 * DAY} + n * 1000,
+       ${now + expiresIn}, NULL
+FROM seq;`;
+}
+
+function noiseSql(): string {
+  const now = Date.now();
+  return `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${NOISE_ORGS * NOISE_EACH})
+INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
+SELECT 'b0000000-0000-4000-8000-' || printf('%012d', n), 'c0000000-0000-4000-8000-' || printf('%012d', n % ${NOISE_ORGS}),
+       'noise' || n || '@example.com', 'VIEWER', 'PENDING', 'seeder', ${now} - n * 1000, ${now} - n * 1000, ${now + 7 * DAY}, NULL
+FROM seq;`;
+}
+
+/** Any derived per-organization state the schema keeps (none, or a counter table), rebuilt after seeding. */
+function recountSql(): string {
+  const tables = JSON.parse(
+    d1(["execute", "--json", "--command", "SELECT name FROM sqlite_master WHERE type = 'table'"]),
+  ) as { results: { name: string }[] }[];
+  const names = new Set(tables[0]?.results.map((row) => row.name));
+  if (!names.has("organization_invitation_counts")) return "SELECT 1;";
+  return `DELETE FROM organization_invitation_counts;
+INSERT INTO organization_invitation_counts (organization_id, total)
+SELECT organization_id, count(*) FROM invitations GROUP BY organization_id;`;
+}
+
+function runSqlFile(name: string, sql: string) {
+  const file = `${STATE}/${name}.sql`;
+  writeFileSync(file, sql);
+  d1(["execute", "--file", file, "--yes"]);
+}
+
+async function waitUntilUp(child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error("wrangler dev exited before it was ready");
+    try {
+      if ((await fetch(`${BASE}/__bench/constant`)).ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("wrangler dev did not answer within 60 s");
+}
+
+type LoadResult = {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  rowsRead: number | null;
+};
+
+type Target = {
+  method: "GET" | "POST" | "DELETE";
+  path: string | (() => string);
+  headers?: Record<string, string>;
+  body?: () => string;
+};
+
+function cannon(target: Target, duration: number) {
+  return autocannon({
+    url: BASE,
+    connections: CONNECTIONS,
+    duration,
+    requests: [
+      {
+        method: target.method,
+        path: typeof target.path === "string" ? target.path : "/",
+        headers: target.headers,
+        setupRequest: (request) => ({
+          ...request,
+          path: typeof target.path === "string" ? target.path : target.path(),
+          body: target.body?.(),
+        }),
+      },
+    ],
+  });
+}
+
+/** D1 rows read per request, from the bench Worker's header, over a few sequential requests. */
+async function rowsReadPerRequest(target: Target, samples = 5): Promise<number | null> {
+  let total = 0;
+  for (let i = 0; i < samples; i++) {
+    const path = typeof target.path === "string" ? target.path : target.path();
+    const res = await fetch(`${BASE}${path}`, {
+      method: target.method,
+      headers: target.headers,
+      body: target.body?.(),
+    });
+    await res.arrayBuffer();
+    const rows = res.headers.get("x-bench-rows-read");
+    if (rows === null) return null;
+    total += Number(rows);
+  }
+  return total / samples;
+}
+
+async function load(scenario: string, target: Target): Promise<LoadResult> {
+  process.stderr.write(`  ${scenario} ...`);
+  await cannon(target, WARMUP);
+  const result = await cannon(target, DURATION);
+  const rowsRead = await rowsReadPerRequest(target);
+  process.stderr.write(` ${Math.round(result.requests.average)} req/s\n`);
+  return {
+    scenario,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    rowsRead,
+  };
+}
+
+type SweepRun = {
+  expired: number;
+  batches: number;
+  complete: boolean;
+  rowsRead: number;
+  rowsWritten: number;
+  wallMs: number;
+};
+
+async function sweepBacklog(label: string, org: string, size: number) {
+  process.stderr.write(`  sweep ${label} ...`);
+  runSqlFile(`backlog-${label}`, seedSql(org, size, { expiresIn: -DAY }));
+  const runs: SweepRun[] = [];
+  const started = performance.now();
+  for (let run = 0; run < 20; run++) {
+    const res = await fetch(`${BASE}/__bench/sweep?now=${Date.now()}`, { method: "POST" });
+    if (!res.ok) throw new Error(`sweep answered ${res.status}: ${await res.text()}`);
+    const result = (await res.json()) as SweepRun;
+    runs.push(result);
+    if (result.complete) break;
+  }
+  const totalMs = performance.now() - started;
+  const sum = (key: "expired" | "batches" | "rowsRead" | "rowsWritten") =>
+    runs.reduce((n, r) => n + r[key], 0);
+  const left = JSON.parse(
+    d1([
+      "execute",
+      "--json",
+      "--command",
+      `SELECT count(*) AS n FROM invitations WHERE organization_id = '${org}' AND status = 'PENDING'`,
+    ]),
+  )[0].results[0].n as number;
+  process.stderr.write(` ${runs.length} run(s), ${Math.round(totalMs)} ms\n`);
+  return {
+    backlog: size,
+    runs: runs.length,
+    expired: sum("expired"),
+    leftPending: left,
+    statements: sum("batches"),
+    maxStatementsPerRun: Math.max(...runs.map((r) => r.batches)),
+    rowsRead: sum("rowsRead"),
+    rowsWritten: sum("rowsWritten"),
+    wallMs: Math.round(totalMs),
+    slowestRunMs: Math.max(...runs.map((r) => r.wallMs)),
+  };
+}
+
+function bundleSize() {
+  const out = `${STATE}/bundle`;
+  wrangler(["deploy", "--dry-run", "--outdir", out]);
+  const code = readFileSync(`${out}/index.js`);
+  return { bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+}
+
+function machine() {
+  const version = (pkg: string) =>
+    (
+      JSON.parse(readFileSync(fileURLToPath(import.meta.resolve(`${pkg}/package.json`)), "utf8")) as {
+        version: string;
+      }
+    ).version;
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    wrangler: version("wrangler"),
+    workerd: version("workerd"),
+  };
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(STATE, { recursive: true });
+
+  process.stderr.write("Preparing the database ...\n");
+  d1(["migrations", "apply"]);
+  runSqlFile(
+    "seed",
+    [
+      seedSql(ORG.small, SIZES.small),
+      seedSql(ORG.medium, SIZES.medium),
+      seedSql(ORG.large, SIZES.large),
+      seedSql(ORG.revoke, REVOKE_POOL),
+      noiseSql(),
+    ].join("\n"),
+  );
+  runSqlFile("recount", recountSql());
+
+  process.stderr.write("Starting wrangler dev ...\n");
+  const dev = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      "dev",
+      "-c",
+      "bench/wrangler.toml",
+      "--persist-to",
+      STATE,
+      "--ip",
+      HOST,
+      "--port",
+      String(PORT),
+      "--var",
+      `JWT_SECRET:${SECRET}`,
+      "--log-level",
+      "warn",
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      detached: true,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  children.push(dev);
+  await waitUntilUp(dev);
+
+  const token = async (org: string, role = "ORG_ADMIN") =>
+    `Bearer ${await sign({ sub: "bench", org_id: org, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET, "HS256")}`;
+  const auth = async (org: string) => ({ Authorization: await token(org) });
+  const lastPage = Math.ceil(SIZES.large / 100);
+  let email = 0;
+  let revokeNext = 1;
+
+  process.stderr.write(
+    `Load: ${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s measured each\n`,
+  );
+  const results: LoadResult[] = [];
+  results.push(await load("baseline: constant JSON", { method: "GET", path: "/__bench/constant" }));
+  results.push(
+    await load("baseline: raw D1 list page 1 (100k)", {
+      method: "GET",
+      path: `/__bench/raw/list?org=${ORG.large}&page=1&limit=20`,
+    }),
+  );
+  for (const [size, org] of [
+    ["1k", ORG.small],
+    ["10k", ORG.medium],
+    ["100k", ORG.large],
+  ] as const) {
+    results.push(
+      await load(`list page 1, limit 20 (${size})`, {
+        method: "GET",
+        path: "/api/v1/invitations?page=1&limit=20",
+        headers: await auth(org),
+      }),
+    );
+  }
+  results.push(
+    await load("baseline: raw D1 list last page (100k)", {
+      method: "GET",
+      path: `/__bench/raw/list?org=${ORG.large}&page=${lastPage}&limit=100`,
+    }),
+  );
+  results.push(
+    await load("list last page, limit 100 (100k)", {
+      method: "GET",
+      path: `/api/v1/invitations?page=${lastPage}&limit=100`,
+      headers: await auth(ORG.large),
+    }),
+  );
+  results.push(
+    await load("baseline: raw D1 insert", {
+      method: "POST",
+      path: "/__bench/raw/create",
+      headers: { "Content-Type": "application/json" },
+      body: () => JSON.stringify({ org: ORG.rawCreate, email: `raw${email++}@example.com` }),
+    }),
+  );
+  results.push(
+    await load("create (fresh emails)", {
+      method: "POST",
+      path: "/api/v1/invitations",
+      headers: { ...(await auth(ORG.create)), "Content-Type": "application/json" },
+      body: () => JSON.stringify({ email: `new${email++}@example.com`, role: "OPERATOR" }),
+    }),
+  );
+  results.push(
+    await load("revoke", {
+      method: "DELETE",
+      path: () => `/api/v1/invitations/${ORG.revoke.slice(0, 24)}${String(revokeNext++).padStart(12, "0")}`,
+      headers: await auth(ORG.revoke),
+    }),
+  );
+  if (revokeNext > REVOKE_POOL) throw new Error("The revoke pool ran out: raise REVOKE_POOL");
+
+  process.stderr.write("Cron sweep ...\n");
+  const sweeps = [
+    await sweepBacklog("10k", ORG.sweep10k, 10_000),
+    await sweepBacklog("100k", ORG.sweep100k, 100_000),
+  ];
+
+  stopAll();
+  process.stderr.write("Bundle ...\n");
+  const bundle = bundleSize();
+
+  const by = (name: string) => {
+    const found = results.find((r) => r.scenario === name);
+    if (!found) throw new Error(`no scenario ${name}`);
+    return found;
+  };
+  const list1k = by("list page 1, limit 20 (1k)");
+  const list100k = by("list page 1, limit 20 (100k)");
+  const rawList = by("baseline: raw D1 list page 1 (100k)");
+  const create = by("create (fresh emails)");
+  const rawInsert = by("baseline: raw D1 insert");
+  const sweep100k = sweeps[1];
+  const non2xx = results.reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const goals = [
+    {
+      figure: "list page 1 req/s vs raw-D1 baseline",
+      goal: ">= 0.9x",
+      value: list100k.rps / rawList.rps,
+      met: list100k.rps / rawList.rps >= 0.9,
+    },
+    {
+      figure: "create req/s vs raw-D1 insert baseline",
+      goal: ">= 0.9x",
+      value: create.rps / rawInsert.rps,
+      met: create.rps / rawInsert.rps >= 0.9,
+    },
+    {
+      figure: "list page 1 rows_read at 100k",
+      goal: "<= limit + 10 (30)",
+      value: list100k.rowsRead ?? Number.NaN,
+      met: (list100k.rowsRead ?? Number.POSITIVE_INFINITY) <= 30,
+    },
+    {
+      figure: "list page 1 p50 at 100k vs 1k",
+      goal: "<= 1.2x",
+      value: list100k.p50 / Math.max(list1k.p50, 1),
+      met: list100k.p50 / Math.max(list1k.p50, 1) <= 1.2,
+    },
+    {
+      figure: "sweep of a 100k backlog: rows left, rows read per row expired",
+      goal: "0 left; about 1",
+      value: sweep100k ? sweep100k.rowsRead / Math.max(sweep100k.expired, 1) : Number.NaN,
+      met: !!sweep100k && sweep100k.leftPending === 0 && sweep100k.rowsRead / sweep100k.expired <= 3,
+    },
+    { figure: "non-2xx and errors under load", goal: "0", value: non2xx, met: non2xx === 0 },
+  ];
+
+  const report = {
+    startedAt,
+    machine: machine(),
+    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION },
+    results,
+    sweeps,
+    bundle,
+    goals,
+  };
+  const fmt = (n: number | null, digits = 0) => (n === null || Number.isNaN(n) ? "n/a" : n.toFixed(digits));
+  const md = [
+    `# Benchmark results`,
+    "",
+    `${startedAt}. ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, ${report.machine.os};`,
+    `Node ${report.machine.node}, Wrangler ${report.machine.wrangler}, workerd ${report.machine.workerd}.`,
+    `${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s per scenario, loopback, local D1. Reproduce: \`npm run bench\`.`,
+    "",
+    "| scenario | req/s | p50 ms | p99 ms | requests | non-2xx | errors | rows_read/req |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) =>
+        `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.requests} | ${r.non2xx} | ${r.errors} | ${fmt(r.rowsRead, 1)} |`,
+    ),
+    "",
+    "| sweep backlog | runs | expired | left pending | statements (max per run) | rows read | rows written | wall ms (slowest run) |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...sweeps.map(
+      (s) =>
+        `| ${s.backlog} | ${s.runs} | ${s.expired} | ${s.leftPending} | ${s.statements} (${s.maxStatementsPerRun}) | ${s.rowsRead} | ${s.rowsWritten} | ${s.wallMs} (${s.slowestRunMs}) |`,
+    ),
+    "",
+    `Bundle (\`wrangler deploy --dry-run\`): ${fmt(bundle.bytes / 1024, 1)} KiB, ${fmt(bundle.gzipBytes / 1024, 1)} KiB gzipped.`,
+    "",
+    "| goal | target | measured | met |",
+    "|---|---|---:|---|",
+    ...goals.map((g) => `| ${g.figure} | ${g.goal} | ${fmt(g.value, 2)} | ${g.met ? "yes" : "no"} |`),
+    "",
+  ].join("\n");
+
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/latest.json", `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync("bench/results/latest.md", md);
+  console.log(md);
+}
+
+main().catch((error) => {
+  stopAll();
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+/**
+ * The benchmark Worker. Three things side by side, in one process, on one D1 database:
+ *
+ * - the application itself (`/api/v1/...`, `/__bench/sweep`), with env.DB wrapped so that each
+ *   response reports the D1 statements it ran and the rows they read (`x-bench-rows-read`);
+ * - the runtime's ceiling: `/__bench/constant`, a constant JSON body and nothing else;
+ * - the data layer's ceiling: `/__bench/raw/...`, the application's SQL through `env.DB.prepare`
+ *   directly, with no routing, validation, auth, ORM or mapping.
+ *
+ * Only `npm run bench` runs it (bench/wrangler.toml); it is never deployed.
+ */
+import { createDb } from "../src/db/client";
+import app from "../src/index";
+import { expireInvitations } from "../src/jobs/expire-invitations";
+
+type Stats = { statements: number; rowsRead: number; rowsWritten: number };
+
+/** env.DB, counting what every batch and session batch costs (the app batches all its queries). */
+function instrument<T extends D1Database | D1DatabaseSession>(db: T, stats: Stats): T {
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements);
+          stats.statements += statements.length;
+          for (const { meta } of results) {
+            stats.rowsRead += meta.rows_read;
+            stats.rowsWritten += meta.rows_written;
+          }
+          return results;
+        };
+      }
+      if (property === "withSession") {
+        return (constraint?: string) => instrument((target as D1Database).withSession(constraint), stats);
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function withStats(res: Response, stats: Stats): Response {
+  const out = new Response(res.body, res);
+  out.headers.set("x-bench-statements", String(stats.statements));
+  out.headers.set("x-bench-rows-read", String(stats.rowsRead));
+  out.headers.set("x-bench-rows-written", String(stats.rowsWritten));
+  return out;
+}
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+/** The application's SQL, as its repository issues it (kept in step by hand). */
+const SQL = {
+  page: `SELECT id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at
+         FROM invitations WHERE organization_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+  total: "SELECT count(*) AS total FROM invitations WHERE organization_id = ?",
+  expireStale: `UPDATE invitations SET status = 'EXPIRED', updated_at = ?
+                WHERE organization_id = ? AND email = ? AND status = 'PENDING' AND expires_at <= ?`,
+  insert: `INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
+           VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, NULL) RETURNING *`,
+};
+
+async function rawList(env: Env, url: URL): Promise<Response> {
+  const org = url.searchParams.get("org") ?? "";
+  const page = Number(url.searchParams.get("page") ?? 1);
+  const limit = Number(url.searchParams.get("limit") ?? 20);
+  const [rows, totals] = await env.DB.batch<Record<string, unknown>>([
+    env.DB.prepare(SQL.page).bind(org, limit, (page - 1) * limit),
+    env.DB.prepare(SQL.total).bind(org),
+  ]);
+  const total = Number(totals?.results[0]?.total ?? 0);
+  const res = json({
+    data: rows?.results ?? [],
+    meta: { limit, page, total, totalPages: Math.ceil(total / limit) },
+  });
+  return withStats(res, {
+    statements: 2,
+    rowsRead: (rows?.meta.rows_read ?? 0) + (totals?.meta.rows_read ?? 0),
+    rowsWritten: 0,
+  });
+}
+
+async function rawCreate(env: Env, request: Request): Promise<Response> {
+  const { org, email } = await request.json<{ org: string; email: string }>();
+  const now = Date.now();
+  const results = await env.DB.batch<Record<string, unknown>>([
+    env.DB.prepare(SQL.expireStale).bind(now, org, email, now),
+    env.DB.prepare(SQL.insert).bind(
+      crypto.randomUUID(),
+      org,
+      email,
+      "VIEWER",
+      "bench",
+      now,
+      now,
+      now + 604_800_000,
+    ),
+  ]);
+  const stats: Stats = { statements: results.length, rowsRead: 0, rowsWritten: 0 };
+  for (const { meta } of results) {
+    stats.rowsRead += meta.rows_read;
+    stats.rowsWritten += meta.rows_written;
+  }
+  return withStats(json(results.at(-1)?.results[0], 201), stats);
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__bench/constant") return json({ ok: true });
+    if (url.pathname === "/__bench/raw/list") return rawList(env, url);
+    if (url.pathname === "/__bench/raw/create" && request.method === "POST") return rawCreate(env, request);
+
+    const stats: Stats = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+    const instrumented = { ...env, DB: instrument(env.DB, stats) };
+    if (url.pathname === "/__bench/sweep" && request.method === "POST") {
+      // One cron run, as the scheduled handler makes it, with its cost measured.
+      const now = Number(url.searchParams.get("now") ?? Date.now());
+      const started = Date.now();
+      const result = await expireInvitations(createDb(instrumented.DB), now);
+      return json({ ...result, wallMs: Date.now() - started });
+    }
+    return withStats(await app.fetch(request, instrumented, ctx), stats);
+  },
+} satisfies ExportedHandler<Env>;
