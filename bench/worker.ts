@@ -54,7 +54,7 @@ const json = (body: unknown, status = 200) =>
 const SQL = {
   page: `SELECT id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at
          FROM invitations WHERE organization_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-  total: "SELECT count(*) AS total FROM invitations WHERE organization_id = ?",
+  total: "SELECT total FROM organization_invitation_counts WHERE organization_id = ?",
   expireStale: `UPDATE invitations SET status = 'EXPIRED', updated_at = ?
                 WHERE organization_id = ? AND email = ? AND status = 'PENDING' AND expires_at <= ?`,
   insert: `INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)

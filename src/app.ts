@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { createRouter } from "./lib/create-router";
+import { d1Session } from "./lib/d1-session";
 import { ApiError, notFound, onError } from "./lib/errors";
 
 /** Request bodies over this size are refused with 413 before they are parsed. */
@@ -25,6 +26,7 @@ export function createApp() {
     }),
   );
 
+  app.use("/api/*", d1Session);
   app.route("/api/v1", invitationsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -36,16 +36,22 @@ describe("error envelope", () => {
     const admin = await caller();
     // The real database, except that every batch gets a last statement that fails: D1 must roll
     // back the statements before it, and the caller must learn nothing about why.
-    const failingDb = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "batch") {
-          return (statements: D1PreparedStatement[]) =>
-            target.batch([...statements, target.prepare("SELECT * FROM no_such_table")]);
-        }
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    function failLastStatement<T extends D1Database | D1DatabaseSession>(db: T): T {
+      return new Proxy(db, {
+        get(target, property) {
+          if (property === "batch") {
+            return (statements: D1PreparedStatement[]) =>
+              target.batch([...statements, target.prepare("SELECT * FROM no_such_table")]);
+          }
+          if (property === "withSession") {
+            return (constraint?: string) => failLastStatement((target as D1Database).withSession(constraint));
+          }
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    }
+    const failingDb = failLastStatement(env.DB);
 
     const res = await fetchWith({ DB: failingDb }, "/api/v1/invitations", {
       method: "POST",

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   api,
@@ -126,6 +127,22 @@ describe("GET /api/v1/invitations", () => {
     const last = await list(admin, "?page=3&limit=100");
     expect(last.data).toHaveLength(50);
     expect(last.meta).toEqual({ limit: 100, page: 3, total: 250, totalPages: 3 });
+  });
+
+  it("keeps total exact however rows are written, since the database maintains it", async () => {
+    const admin = await caller();
+    const now = Date.now();
+    await seedPending(admin.org, 40, now, now + 60_000);
+    await createInvitation(admin, "api@example.com");
+    expect((await list(admin)).meta.total).toBe(41);
+
+    await env.DB.prepare(
+      "DELETE FROM invitations WHERE id IN (SELECT id FROM invitations WHERE organization_id = ? LIMIT 5)",
+    )
+      .bind(admin.org)
+      .run();
+    expect((await list(admin, "?limit=100")).meta).toEqual({ limit: 100, page: 1, total: 36, totalPages: 1 });
+    expect((await list(admin, "?limit=100")).data).toHaveLength(36);
   });
 
   it("counts invitations in every state in total", async () => {

@@ -45,3 +45,14 @@ export const invitations = sqliteTable(
 );
 
 export type InvitationRow = typeof invitations.$inferSelect;
+
+/**
+ * Each organization's number of invitations, in every state: the list's `total` without a
+ * `count(*)` that reads every row it counts. Kept by triggers on `invitations` (migration 0002),
+ * inside the statement that inserts or deletes the invitation, so it cannot drift whatever writes
+ * the rows. An organization with no invitations has no row (total 0). Read-only for the app.
+ */
+export const organizationInvitationCounts = sqliteTable("organization_invitation_counts", {
+  organizationId: text("organization_id").primaryKey(),
+  total: integer("total").notNull(),
+});

@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { createDb } from "../db/client";
 import type { InvitationRow } from "../db/schema";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
@@ -32,7 +31,7 @@ export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv
   // Past the end the page is empty anyway; the cap keeps a huge page number a valid SQL integer.
   const offset = Math.min((page - 1) * limit, Number.MAX_SAFE_INTEGER);
   const now = Date.now();
-  const { rows, total } = await repository.listInvitations(createDb(c.env.DB), organizationId, {
+  const { rows, total } = await repository.listInvitations(c.get("db"), organizationId, {
     limit,
     offset,
   });
@@ -51,7 +50,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
   const now = Date.now();
   let row: InvitationRow;
   try {
-    row = await repository.insertInvitation(createDb(c.env.DB), {
+    row = await repository.insertInvitation(c.get("db"), {
       id: crypto.randomUUID(),
       organizationId,
       email,
@@ -71,7 +70,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
 export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const { organizationId } = c.get("principal");
-  const outcome = await repository.revokeInvitation(createDb(c.env.DB), organizationId, id, Date.now());
+  const outcome = await repository.revokeInvitation(c.get("db"), organizationId, id, Date.now());
   if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
   if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
   return c.json({ message: "Invitation revoked" }, 200);

@@ -1,5 +1,5 @@
 import { createRouter } from "../lib/create-router";
-import { ApiError } from "../lib/errors";
+import { ApiError, defaultHook } from "../lib/errors";
 import * as handlers from "./invitations.handlers";
 import * as routes from "./invitations.routes";
 
@@ -7,7 +7,9 @@ import * as routes from "./invitations.routes";
 export const invitationsRouter = createRouter()
   .openapi(routes.listInvitations, handlers.listInvitations)
   .openapi(routes.createInvitation, handlers.createInvitation)
-  // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation.
+  // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation;
+  // other input (a malformed bookmark header) fails validation as everywhere else.
   .openapi(routes.revokeInvitation, handlers.revokeInvitation, (result) => {
-    if (!result.success) throw new ApiError("BAD_REQUEST");
+    if (!result.success && result.target === "param") throw new ApiError("BAD_REQUEST");
+    defaultHook(result);
   });

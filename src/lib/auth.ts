@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
-import { readConfig } from "./config";
+import { type Config, readConfig } from "./config";
 import type { AppEnv } from "./create-router";
 import { ApiError } from "./errors";
 
@@ -34,6 +34,24 @@ function unauthorized(description: string): ApiError {
   });
 }
 
+const keys = new WeakMap<Config, Promise<CryptoKey>>();
+
+/** JWT_SECRET imported once per isolate (and configuration), not on every request. */
+function verificationKey(config: Config): Promise<CryptoKey> {
+  let key = keys.get(config);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    keys.set(config, key);
+  }
+  return key;
+}
+
 /**
  * Verifies `Authorization: Bearer <JWT>`: HS256 only (the algorithm is pinned, so `none`, RS256
  * and friends are refused), signature with JWT_SECRET, `exp`/`nbf`/`iat`, and `iss`/`aud` when
@@ -50,7 +68,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const config = readConfig(c.env);
   let payload: unknown;
   try {
-    payload = await verify(match[1], config.jwtSecret, {
+    payload = await verify(match[1], await verificationKey(config), {
       alg: "HS256",
       iss: config.jwtIssuer,
       aud: config.jwtAudience,

@@ -1,12 +1,17 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { RequestIdVariables } from "hono/request-id";
+import type { Db } from "../db/client";
 import type { Principal } from "./auth";
 import { defaultHook } from "./errors";
 
 /** Bindings and per-request variables every handler sees. */
 export type AppEnv = {
   Bindings: Env;
-  Variables: RequestIdVariables & { principal: Principal };
+  Variables: RequestIdVariables & {
+    principal: Principal;
+    /** The request's database: a D1 session (see d1-session.ts). */
+    db: Db;
+  };
 };
 
 /** A router whose zod failures all become the VALIDATION_ERROR envelope. */

@@ -1,0 +1,41 @@
+import { z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../db/client";
+import type { AppEnv } from "./create-router";
+
+/** The header a client sends back to read its own writes, and in which every response returns one. */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
+
+const Bookmark = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/, "Invalid D1 bookmark")
+  .openapi({ example: "0000007b-0000b26e-00001538-0c3e87bb37b3db5cc52eedb93cd3b96b" });
+
+/** Request headers of every API operation: the optional bookmark, validated like any input. */
+export const BookmarkRequestHeadersSchema = z.object({
+  [BOOKMARK_HEADER]: Bookmark.optional().openapi({
+    description:
+      "A bookmark from an earlier response. Reads then see at least everything up to it (read-your-writes with D1 read replication). Without it, reads may be served by the nearest replica.",
+  }),
+});
+
+/** Response headers of every successful API operation. */
+export const BookmarkResponseHeadersSchema = z.object({
+  [BOOKMARK_HEADER]: Bookmark.openapi({
+    description: "The database position this response saw or wrote; send it back to read your own writes.",
+  }),
+});
+
+/**
+ * D1 read replication through the Sessions API: one session per request, anchored at the
+ * client's bookmark when it sends one, otherwise free to use the nearest replica. Writes go to the
+ * primary whatever the anchor. The session's latest bookmark is returned on the response.
+ * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
+ */
+export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
+  const session = c.env.DB.withSession(c.req.header(BOOKMARK_HEADER) || "first-unconstrained");
+  c.set("db", createDb(session));
+  await next();
+  const bookmark = session.getBookmark();
+  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+});

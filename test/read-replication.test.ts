@@ -1,0 +1,105 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, caller, createInvitation, expectError, fetchWith, list } from "./helpers";
+
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+describe("D1 read replication (Sessions API)", () => {
+  it("returns a bookmark on every successful operation", async () => {
+    const admin = await caller();
+    const created = await api("/api/v1/invitations", {
+      method: "POST",
+      token: admin.token,
+      json: { email: "bookmark@example.com" },
+    });
+    expect(created.status).toBe(201);
+    const { id } = await created.json<{ id: string }>();
+    const listed = await api("/api/v1/invitations", { token: admin.token });
+    const revoked = await api(`/api/v1/invitations/${id}`, { method: "DELETE", token: admin.token });
+    for (const res of [created, listed, revoked]) {
+      expect(res.headers.get("x-d1-bookmark")).toMatch(BOOKMARK);
+    }
+  });
+
+  it("anchors the request's session at the bookmark sent, or lets it use any replica without one", async () => {
+    const admin = await caller();
+    const anchors: (string | undefined)[] = [];
+    const recording = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "withSession") {
+          return (constraint?: string) => {
+            anchors.push(constraint);
+            return target.withSession(constraint);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const bookmark = "0000007b-0000b26e-00001538-0c3e87bb37b3db5cc52eedb93cd3b96b";
+    const auth = { Authorization: `Bearer ${admin.token}` };
+    expect((await fetchWith({ DB: recording }, "/api/v1/invitations", { headers: auth })).status).toBe(200);
+    const anchored = await fetchWith({ DB: recording }, "/api/v1/invitations", {
+      headers: { ...auth, "x-d1-bookmark": bookmark },
+    });
+    expect(anchored.status).toBe(200);
+    expect(anchors).toEqual(["first-unconstrained", bookmark]);
+  });
+
+  it("reads its own writes when the bookmark is sent back, at or after that position", async () => {
+    const admin = await caller();
+    const created = await api("/api/v1/invitations", {
+      method: "POST",
+      token: admin.token,
+      json: { email: "mine@example.com" },
+    });
+    const bookmark = created.headers.get("x-d1-bookmark") ?? "";
+    const invitation = await created.json();
+
+    const res = await api("/api/v1/invitations", {
+      token: admin.token,
+      headers: { "x-d1-bookmark": bookmark },
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json<{ data: unknown[] }>()).data).toEqual([invitation]);
+    // Bookmarks sort in commit order: the read is at least as recent as the write.
+    expect((res.headers.get("x-d1-bookmark") ?? "") >= bookmark).toBe(true);
+  });
+
+  it("refuses a malformed bookmark with 400 VALIDATION_ERROR on every operation, and writes nothing", async () => {
+    const admin = await caller();
+    const existing = await createInvitation(admin, "kept@example.com");
+    const headers = { "x-d1-bookmark": "not-a-bookmark" };
+    const details = { "x-d1-bookmark": ["Invalid D1 bookmark"] };
+    await expectError(
+      await api("/api/v1/invitations", { token: admin.token, headers }),
+      400,
+      "VALIDATION_ERROR",
+      "Bad Request",
+      "Validation error",
+      details,
+    );
+    await expectError(
+      await api("/api/v1/invitations", {
+        method: "POST",
+        token: admin.token,
+        headers,
+        json: { email: "n@example.com" },
+      }),
+      400,
+      "VALIDATION_ERROR",
+      "Bad Request",
+      "Validation error",
+      details,
+    );
+    await expectError(
+      await api(`/api/v1/invitations/${existing.id}`, { method: "DELETE", token: admin.token, headers }),
+      400,
+      "VALIDATION_ERROR",
+      "Bad Request",
+      "Validation error",
+      details,
+    );
+    expect((await list(admin)).data).toEqual([existing]);
+  });
+});
