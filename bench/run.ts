@@ -6,11 +6,13 @@
  *    pending invitations to revoke. (Per-organization totals are kept by the schema's triggers.)
  * 2. `wrangler dev` on 127.0.0.1 with bench/worker.ts: the app and its two baselines in one Worker.
  * 3. Each scenario: a warm-up, then a fixed duration at fixed connections (autocannon), every
- *    status counted; then a few sequential requests to read D1's rows_read per request.
+ *    status counted; then a few sequential requests to read D1's rows_read per request. Scenarios
+ *    compared with each other (the app and its baselines) share their time round-robin.
  * 4. The cron sweep of a 10,000 and a 100,000 expired backlog, run after run until drained.
  * 5. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size.
  *
- * Bounded: BENCH_DURATION (seconds, default 10, at most 60), BENCH_WARMUP (default 2),
+ * Bounded: BENCH_DURATION (seconds per scenario, default 10, at most 60), BENCH_ROUNDS (slices it
+ * is cut into, default 5), BENCH_WARMUP (default 2),
  * BENCH_CONNECTIONS (default 10, at most 64). BENCH_ONLY (a regular expression) runs only the
  * scenarios it matches and writes no results. Everything it starts, it stops.
  */
@@ -27,6 +29,7 @@ const bounded = (name: string, fallback: number, max: number) =>
 const DURATION = bounded("BENCH_DURATION", 10, 60);
 const WARMUP = bounded("BENCH_WARMUP", 2, 10);
 const CONNECTIONS = bounded("BENCH_CONNECTIONS", 10, 64);
+const ROUNDS = bounded("BENCH_ROUNDS", 5, 20);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
 const HOST = "127.0.0.1";
@@ -182,23 +185,49 @@ async function rowsReadPerRequest(target: Target, samples = 5): Promise<number |
   return total / samples;
 }
 
-async function load(scenario: string, target: Target): Promise<LoadResult | undefined> {
-  if (ONLY && !ONLY.test(scenario)) return undefined;
-  process.stderr.write(`  ${scenario} ...`);
-  await cannon(target, WARMUP);
-  const result = await cannon(target, DURATION);
-  const rowsRead = await rowsReadPerRequest(target);
-  process.stderr.write(` ${Math.round(result.requests.average)} req/s\n`);
-  return {
-    scenario,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    rowsRead,
-  };
+const median = (values: number[]) => {
+  const sorted = values.toSorted((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * Scenarios that are compared with each other run round-robin: ROUNDS slices each, the order
+ * rotating every round, so that drift on a noisy machine falls on all of them alike. A scenario's
+ * req/s is its requests over its measured time; its p50 the median of its rounds' p50s; its p99
+ * the worst of its rounds' p99s.
+ */
+async function compare(scenarios: [string, Target][]): Promise<LoadResult[]> {
+  const chosen = scenarios.filter(([name]) => !ONLY || ONLY.test(name));
+  const slice = Math.max(DURATION / ROUNDS, 1);
+  const rounds = new Map<string, autocannon.Result[]>(chosen.map(([name]) => [name, []]));
+  for (const [name, target] of chosen) {
+    process.stderr.write(`  warm-up: ${name}\n`);
+    await cannon(target, WARMUP);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < chosen.length; i++) {
+      const [name, target] = chosen[(i + round) % chosen.length] as [string, Target];
+      rounds.get(name)?.push(await cannon(target, slice));
+    }
+  }
+  const results: LoadResult[] = [];
+  for (const [scenario, target] of chosen) {
+    const runs = rounds.get(scenario) ?? [];
+    const requests = runs.reduce((n, r) => n + r.requests.total, 0);
+    const result: LoadResult = {
+      scenario,
+      rps: requests / (slice * runs.length),
+      p50: median(runs.map((r) => r.latency.p50)),
+      p99: Math.max(...runs.map((r) => r.latency.p99)),
+      requests,
+      non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+      errors: runs.reduce((n, r) => n + r.errors + r.timeouts, 0),
+      rowsRead: await rowsReadPerRequest(target),
+    };
+    process.stderr.write(`  ${scenario}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms\n`);
+    results.push(result);
+  }
+  return results;
 }
 
 type SweepRun = {
@@ -328,65 +357,76 @@ async function main() {
   let revokeNext = 1;
 
   process.stderr.write(
-    `Load: ${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s measured each\n`,
+    `Load: ${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s measured each in ${ROUNDS} rounds\n`,
   );
   const results: LoadResult[] = [];
-  const record = (result: LoadResult | undefined) => result && results.push(result);
-  record(await load("baseline: constant JSON", { method: "GET", path: "/__bench/constant" }));
-  record(
-    await load("baseline: raw D1 list page 1 (100k)", {
-      method: "GET",
-      path: `/__bench/raw/list?org=${ORG.large}&page=1&limit=20`,
-    }),
+  const listPage1 = async (org: string): Promise<Target> => ({
+    method: "GET",
+    path: "/api/v1/invitations?page=1&limit=20",
+    headers: await auth(org),
+  });
+  results.push(
+    ...(await compare([
+      ["baseline: constant JSON", { method: "GET", path: "/__bench/constant" }],
+      [
+        "baseline: raw D1 list page 1 (100k)",
+        { method: "GET", path: `/__bench/raw/list?org=${ORG.large}&page=1&limit=20` },
+      ],
+      ["list page 1, limit 20 (1k)", await listPage1(ORG.small)],
+      ["list page 1, limit 20 (10k)", await listPage1(ORG.medium)],
+      ["list page 1, limit 20 (100k)", await listPage1(ORG.large)],
+    ])),
   );
-  for (const [size, org] of [
-    ["1k", ORG.small],
-    ["10k", ORG.medium],
-    ["100k", ORG.large],
-  ] as const) {
-    record(
-      await load(`list page 1, limit 20 (${size})`, {
-        method: "GET",
-        path: "/api/v1/invitations?page=1&limit=20",
-        headers: await auth(org),
-      }),
-    );
-  }
-  record(
-    await load("baseline: raw D1 list last page (100k)", {
-      method: "GET",
-      path: `/__bench/raw/list?org=${ORG.large}&page=${lastPage}&limit=100`,
-    }),
+  results.push(
+    ...(await compare([
+      [
+        "baseline: raw D1 list last page (100k)",
+        { method: "GET", path: `/__bench/raw/list?org=${ORG.large}&page=${lastPage}&limit=100` },
+      ],
+      [
+        "list last page, limit 100 (100k)",
+        {
+          method: "GET",
+          path: `/api/v1/invitations?page=${lastPage}&limit=100`,
+          headers: await auth(ORG.large),
+        },
+      ],
+    ])),
   );
-  record(
-    await load("list last page, limit 100 (100k)", {
-      method: "GET",
-      path: `/api/v1/invitations?page=${lastPage}&limit=100`,
-      headers: await auth(ORG.large),
-    }),
+  results.push(
+    ...(await compare([
+      [
+        "baseline: raw D1 insert",
+        {
+          method: "POST",
+          path: "/__bench/raw/create",
+          headers: { "Content-Type": "application/json" },
+          body: () => JSON.stringify({ org: ORG.rawCreate, email: `raw${email++}@example.com` }),
+        },
+      ],
+      [
+        "create (fresh emails)",
+        {
+          method: "POST",
+          path: "/api/v1/invitations",
+          headers: { ...(await auth(ORG.create)), "Content-Type": "application/json" },
+          body: () => JSON.stringify({ email: `new${email++}@example.com`, role: "OPERATOR" }),
+        },
+      ],
+    ])),
   );
-  record(
-    await load("baseline: raw D1 insert", {
-      method: "POST",
-      path: "/__bench/raw/create",
-      headers: { "Content-Type": "application/json" },
-      body: () => JSON.stringify({ org: ORG.rawCreate, email: `raw${email++}@example.com` }),
-    }),
-  );
-  record(
-    await load("create (fresh emails)", {
-      method: "POST",
-      path: "/api/v1/invitations",
-      headers: { ...(await auth(ORG.create)), "Content-Type": "application/json" },
-      body: () => JSON.stringify({ email: `new${email++}@example.com`, role: "OPERATOR" }),
-    }),
-  );
-  record(
-    await load("revoke", {
-      method: "DELETE",
-      path: () => `/api/v1/invitations/${ORG.revoke.slice(0, 24)}${String(revokeNext++).padStart(12, "0")}`,
-      headers: await auth(ORG.revoke),
-    }),
+  results.push(
+    ...(await compare([
+      [
+        "revoke",
+        {
+          method: "DELETE",
+          path: () =>
+            `/api/v1/invitations/${ORG.revoke.slice(0, 24)}${String(revokeNext++).padStart(12, "0")}`,
+          headers: await auth(ORG.revoke),
+        },
+      ],
+    ])),
   );
   if (revokeNext > REVOKE_POOL) throw new Error("The revoke pool ran out: raise REVOKE_POOL");
 
@@ -467,7 +507,7 @@ async function main() {
     "",
     `${startedAt}. ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, ${report.machine.os};`,
     `Node ${report.machine.node}, Wrangler ${report.machine.wrangler}, workerd ${report.machine.workerd}.`,
-    `${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s per scenario, loopback, local D1. Reproduce: \`npm run bench\`.`,
+    `${CONNECTIONS} connections, ${WARMUP} s warm-up, ${DURATION} s per scenario in ${ROUNDS} round-robin rounds, loopback, local D1. Reproduce: \`npm run bench\`.`,
     "",
     "| scenario | req/s | p50 ms | p99 ms | requests | non-2xx | errors | rows_read/req |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",

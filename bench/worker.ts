@@ -4,8 +4,8 @@
  * - the application itself (`/api/v1/...`, `/__bench/sweep`), with env.DB wrapped so that each
  *   response reports the D1 statements it ran and the rows they read (`x-bench-rows-read`);
  * - the runtime's ceiling: `/__bench/constant`, a constant JSON body and nothing else;
- * - the data layer's ceiling: `/__bench/raw/...`, the application's SQL through `env.DB.prepare`
- *   directly, with no routing, validation, auth, ORM or mapping.
+ * - the data layer's ceiling: `/__bench/raw/...`, the application's SQL through `prepare` on a D1
+ *   session (as the app reads), with no routing, validation, auth, ORM or mapping.
  *
  * Only `npm run bench` runs it (bench/wrangler.toml); it is never deployed.
  */
@@ -65,9 +65,10 @@ async function rawList(env: Env, url: URL): Promise<Response> {
   const org = url.searchParams.get("org") ?? "";
   const page = Number(url.searchParams.get("page") ?? 1);
   const limit = Number(url.searchParams.get("limit") ?? 20);
-  const [rows, totals] = await env.DB.batch<Record<string, unknown>>([
-    env.DB.prepare(SQL.page).bind(org, limit, (page - 1) * limit),
-    env.DB.prepare(SQL.total).bind(org),
+  const db = env.DB.withSession("first-unconstrained");
+  const [rows, totals] = await db.batch<Record<string, unknown>>([
+    db.prepare(SQL.page).bind(org, limit, (page - 1) * limit),
+    db.prepare(SQL.total).bind(org),
   ]);
   const total = Number(totals?.results[0]?.total ?? 0);
   const res = json({
