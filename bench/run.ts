@@ -132,6 +132,8 @@ async function waitUntilUp(child: ChildProcess) {
 type LoadResult = {
   scenario: string;
   rps: number;
+  /** req/s in each round-robin round, for ratios between scenarios of the same round. */
+  roundRps: number[];
   p50: number;
   p99: number;
   requests: number;
@@ -217,6 +219,7 @@ async function compare(scenarios: [string, Target][]): Promise<LoadResult[]> {
     const result: LoadResult = {
       scenario,
       rps: requests / (slice * runs.length),
+      roundRps: runs.map((r) => r.requests.total / slice),
       p50: median(runs.map((r) => r.latency.p50)),
       p99: Math.max(...runs.map((r) => r.latency.p99)),
       requests,
@@ -228,6 +231,12 @@ async function compare(scenarios: [string, Target][]): Promise<LoadResult[]> {
     results.push(result);
   }
   return results;
+}
+
+/** app / baseline req/s, round by round: the median and the range. */
+function ratio(app: LoadResult, baseline: LoadResult) {
+  const ratios = app.roundRps.map((rps, i) => rps / (baseline.roundRps[i] ?? Number.NaN));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 type SweepRun = {
@@ -243,15 +252,16 @@ async function sweepBacklog(label: string, org: string, size: number) {
   process.stderr.write(`  sweep ${label} ...`);
   runSqlFile(`backlog-${label}`, seedSql(org, size, { expiresIn: -DAY }));
   const runs: SweepRun[] = [];
-  const started = performance.now();
   for (let run = 0; run < 20; run++) {
+    // Timed here: inside a Worker the clock only moves on I/O, so it cannot time its own CPU.
+    const started = performance.now();
     const res = await fetch(`${BASE}/__bench/sweep?now=${Date.now()}`, { method: "POST" });
     if (!res.ok) throw new Error(`sweep answered ${res.status}: ${await res.text()}`);
     const result = (await res.json()) as SweepRun;
-    runs.push(result);
+    runs.push({ ...result, wallMs: performance.now() - started });
     if (result.complete) break;
   }
-  const totalMs = performance.now() - started;
+  const totalMs = runs.reduce((n, r) => n + r.wallMs, 0);
   const sum = (key: "expired" | "batches" | "rowsRead" | "rowsWritten") =>
     runs.reduce((n, r) => n + r[key], 0);
   const left = JSON.parse(
@@ -273,7 +283,7 @@ async function sweepBacklog(label: string, org: string, size: number) {
     rowsRead: sum("rowsRead"),
     rowsWritten: sum("rowsWritten"),
     wallMs: Math.round(totalMs),
-    slowestRunMs: Math.max(...runs.map((r) => r.wallMs)),
+    slowestRunMs: Math.round(Math.max(...runs.map((r) => r.wallMs))),
   };
 }
 
@@ -458,18 +468,21 @@ async function main() {
   const perRow = (sweep: (typeof sweeps)[number] | undefined) =>
     sweep ? sweep.rowsRead / Math.max(sweep.expired, 1) : Number.NaN;
   const non2xx = results.reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const listRatio = ratio(list100k, rawList);
+  const createRatio = ratio(create, rawInsert);
+  const range = (r: { min: number; max: number }) => `rounds ${r.min.toFixed(2)}-${r.max.toFixed(2)}`;
   const goals = [
     {
-      figure: "list page 1 req/s vs raw-D1 baseline",
+      figure: `list page 1 (100k) req/s vs raw-D1 baseline, median of rounds (${range(listRatio)})`,
       goal: ">= 0.9x",
-      value: list100k.rps / rawList.rps,
-      met: list100k.rps / rawList.rps >= 0.9,
+      value: listRatio.median,
+      met: listRatio.median >= 0.9,
     },
     {
-      figure: "create req/s vs raw-D1 insert baseline",
+      figure: `create req/s vs raw-D1 insert baseline, median of rounds (${range(createRatio)})`,
       goal: ">= 0.9x",
-      value: create.rps / rawInsert.rps,
-      met: create.rps / rawInsert.rps >= 0.9,
+      value: createRatio.median,
+      met: createRatio.median >= 0.9,
     },
     {
       figure: "list page 1 rows_read at 100k",
