@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, caller, createInvitation, expectError, fetchWith, storedRows } from "./helpers";
+import { api, caller, createInvitation, expectError, fetchWith, overrideD1, storedRows } from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -36,21 +36,12 @@ describe("error envelope", () => {
     const admin = await caller();
     // The real database, except that every batch gets a last statement that fails: D1 must roll
     // back the statements before it, and the caller must learn nothing about why.
-    function failLastStatement<T extends D1Database | D1DatabaseSession>(db: T): T {
-      return new Proxy(db, {
-        get(target, property) {
-          if (property === "batch") {
-            return (statements: D1PreparedStatement[]) =>
-              target.batch([...statements, target.prepare("SELECT * FROM no_such_table")]);
-          }
-          if (property === "withSession") {
-            return (constraint?: string) => failLastStatement((target as D1Database).withSession(constraint));
-          }
-          const value = Reflect.get(target, property);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
+    const failLastStatement = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+      overrideD1(db, {
+        batch: (target, statements) =>
+          target.batch([...statements, target.prepare("SELECT * FROM no_such_table")]),
+        withSession: (target, constraint) => failLastStatement(target.withSession(constraint)),
       });
-    }
     const failingDb = failLastStatement(env.DB);
 
     const res = await fetchWith({ DB: failingDb }, "/api/v1/invitations", {

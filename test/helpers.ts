@@ -74,6 +74,31 @@ export async function fetchWith(overrides: Partial<Env>, path: string, init: Req
   return res;
 }
 
+/**
+ * The real D1 binding (or session) with `batch` and/or `withSession` replaced: for injecting
+ * faults and recording what the Worker asks of the database. Everything else passes through.
+ */
+export function overrideD1<T extends D1Database | D1DatabaseSession>(
+  db: T,
+  overrides: {
+    batch?: (target: T, statements: D1PreparedStatement[]) => Promise<D1Result[]>;
+    withSession?: (target: D1Database, constraint?: string) => D1DatabaseSession;
+  },
+): T {
+  return new Proxy(db, {
+    get(target, property) {
+      const { batch, withSession } = overrides;
+      if (property === "batch" && batch)
+        return (statements: D1PreparedStatement[]) => batch(target, statements);
+      if (property === "withSession" && withSession) {
+        return (constraint?: string) => withSession(target as D1Database, constraint);
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /** Every stored invitation, across organizations: for "a refused request stores nothing". */
 export async function countAllRows(): Promise<number> {
   const row = await env.DB.prepare("SELECT count(*) AS n FROM invitations").first<{ n: number }>();

@@ -6,9 +6,11 @@ import type { AppEnv } from "./create-router";
 /** The header a client sends back to read its own writes, and in which every response returns one. */
 export const BOOKMARK_HEADER = "x-d1-bookmark";
 
+const BOOKMARK_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
 const Bookmark = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/, "Invalid D1 bookmark")
+  .regex(BOOKMARK_PATTERN, "Invalid D1 bookmark")
   .openapi({ example: "0000007b-0000b26e-00001538-0c3e87bb37b3db5cc52eedb93cd3b96b" });
 
 /** Request headers of every API operation: the optional bookmark, validated like any input. */
@@ -29,13 +31,18 @@ export const BookmarkResponseHeadersSchema = z.object({
 /**
  * D1 read replication through the Sessions API: one session per request, anchored at the
  * client's bookmark when it sends one, otherwise free to use the nearest replica. Writes go to the
- * primary whatever the anchor. The session's latest bookmark is returned on the response.
+ * primary whatever the anchor. The session's latest bookmark is returned on the response. A
+ * malformed bookmark never reaches D1: the route's header validation answers it with a 400 before
+ * any query runs.
  * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
  */
 export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
-  const session = c.env.DB.withSession(c.req.header(BOOKMARK_HEADER) || "first-unconstrained");
+  const bookmark = c.req.header(BOOKMARK_HEADER);
+  const session = c.env.DB.withSession(
+    bookmark && BOOKMARK_PATTERN.test(bookmark) ? bookmark : "first-unconstrained",
+  );
   c.set("db", createDb(session));
   await next();
-  const bookmark = session.getBookmark();
-  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+  const latest = session.getBookmark();
+  if (latest) c.header(BOOKMARK_HEADER, latest);
 });
