@@ -6,8 +6,11 @@ import {
   caller,
   createInvitation,
   expectError,
+  fetchWith,
   type Invitation,
+  type ListBody,
   list,
+  overrideD1,
   seedPending,
 } from "./helpers";
 
@@ -143,6 +146,43 @@ describe("GET /api/v1/invitations", () => {
       .run();
     expect((await list(admin, "?limit=100")).meta).toEqual({ limit: 100, page: 1, total: 36, totalPages: 1 });
     expect((await list(admin, "?limit=100")).data).toHaveLength(36);
+  });
+
+  it("reads about a page of rows from D1 for page 1, however large the organization", async () => {
+    const admin = await caller();
+    const now = Date.now();
+    await seedPending(admin.org, 3_000, now, now + 60_000);
+    let rowsRead = 0;
+    const counting = overrideD1(env.DB, {
+      withSession: (target, constraint) =>
+        overrideD1(target.withSession(constraint), {
+          batch: async (session, statements) => {
+            const results = await session.batch(statements);
+            for (const { meta } of results) rowsRead += meta.rows_read;
+            return results;
+          },
+        }),
+    });
+    const res = await fetchWith({ DB: counting }, "/api/v1/invitations?limit=20", {
+      headers: { Authorization: `Bearer ${admin.token}` },
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json<ListBody>()).meta).toEqual({ limit: 20, page: 1, total: 3_000, totalPages: 150 });
+    // 20 rows for the page and one for the total; a count(*) would read all 3,000.
+    expect(rowsRead).toBeGreaterThan(0);
+    expect(rowsRead).toBeLessThanOrEqual(20 + 10);
+  });
+
+  it("keeps both totals exact when an invitation moves to another organization", async () => {
+    const from = await caller();
+    const to = await caller();
+    const moved = await createInvitation(from, "moved@example.com");
+    await createInvitation(from, "stays@example.com");
+    await env.DB.prepare("UPDATE invitations SET organization_id = ? WHERE id = ?")
+      .bind(to.org, moved.id)
+      .run();
+    expect((await list(from)).meta.total).toBe(1);
+    expect((await list(to)).meta.total).toBe(1);
   });
 
   it("counts invitations in every state in total", async () => {

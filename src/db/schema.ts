@@ -48,9 +48,13 @@ export type InvitationRow = typeof invitations.$inferSelect;
 
 /**
  * Each organization's number of invitations, in every state: the list's `total` without a
- * `count(*)` that reads every row it counts. Kept by triggers on `invitations` (migration 0002),
- * inside the statement that inserts or deletes the invitation, so it cannot drift whatever writes
- * the rows. An organization with no invitations has no row (total 0). Read-only for the app.
+ * `count(*)` that reads every row it counts. Kept by triggers on `invitations` (migrations 0002
+ * and 0003) inside the statement that inserts, deletes or moves an invitation, so any INSERT,
+ * DELETE or UPDATE keeps it exact, whoever runs it. An organization with no invitations has no row
+ * (total 0). Read-only for the app. Two things the triggers cannot see: `REPLACE` (its implicit
+ * delete fires no trigger unless `recursive_triggers` is on), and a migration that rebuilds
+ * `invitations`, which drops the triggers and must create them again. The README gives the query
+ * that checks the counts.
  */
 export const organizationInvitationCounts = sqliteTable("organization_invitation_counts", {
   organizationId: text("organization_id").primaryKey(),
