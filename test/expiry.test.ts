@@ -133,6 +133,8 @@ describe("expiry", () => {
     await drainDue(db, now);
     await seedPending(admin.org, 2_500, now - 10 * DAY, now - DAY);
     await seedPending(admin.org, 10, now, now + DAY);
+    // Thousands more waiting in another organization: a sweep that scanned them would read more per row.
+    await seedPending(newOrgId(), 5_000, now, now + DAY);
 
     // A run capped at two statements of 1,000 leaves the rest due, not half-written.
     const capped = await expireInvitations(db, now, { batchSize: 1_000, maxBatches: 2 });
