@@ -117,6 +117,18 @@ function runSqlFile(name: string, sql: string) {
   d1(["execute", "--file", file, "--yes"]);
 }
 
+/** Refuses to start when something already answers on the port (say, a server a killed run left). */
+async function ensurePortFree() {
+  try {
+    await fetch(`${BASE}/`, { signal: AbortSignal.timeout(1000) });
+  } catch {
+    return;
+  }
+  throw new Error(
+    `Something already listens on ${BASE}; stop it first (a wrangler dev left by an earlier run?)`,
+  );
+}
+
 async function waitUntilUp(child: ChildProcess) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -176,7 +188,7 @@ async function rowsReadPerRequest(target: Target, samples = 5): Promise<number |
     const path = typeof target.path === "string" ? target.path : target.path();
     const res = await fetch(`${BASE}${path}`, {
       method: target.method,
-      headers: target.headers,
+      headers: { ...target.headers, "x-bench-measure": "1" },
       body: target.body?.(),
     });
     await res.arrayBuffer();
@@ -334,6 +346,7 @@ async function main() {
   );
 
   process.stderr.write("Starting wrangler dev ...\n");
+  await ensurePortFree();
   const dev = spawn(
     process.execPath,
     [

@@ -1,8 +1,9 @@
 /**
  * The benchmark Worker. Three things side by side, in one process, on one D1 database:
  *
- * - the application itself (`/api/v1/...`, `/__bench/sweep`), with env.DB wrapped so that each
- *   response reports the D1 statements it ran and the rows they read (`x-bench-rows-read`);
+ * - the application itself (`/api/v1/...`, `/__bench/sweep`), untouched under load; a request
+ *   sent with `x-bench-measure` runs with env.DB wrapped and reports the D1 statements it ran and
+ *   the rows they read (`x-bench-rows-read`);
  * - the runtime's ceiling: `/__bench/constant`, a constant JSON body and nothing else;
  * - the data layer's ceiling: `/__bench/raw/...`, the application's SQL through `prepare` on a D1
  *   session (as the app reads), with no routing, validation, auth, ORM or mapping.
@@ -14,6 +15,9 @@ import app from "../src/index";
 import { expireInvitations } from "../src/jobs/expire-invitations";
 
 type Stats = { statements: number; rowsRead: number; rowsWritten: number };
+
+/** Sent by the harness's untimed sampling requests: report this request's D1 costs. */
+const MEASURE_HEADER = "x-bench-measure";
 
 /** env.DB, counting what every batch and session batch costs (the app batches all its queries). */
 function instrument<T extends D1Database | D1DatabaseSession>(db: T, stats: Stats): T {
@@ -85,18 +89,12 @@ async function rawList(env: Env, url: URL): Promise<Response> {
 async function rawCreate(env: Env, request: Request): Promise<Response> {
   const { org, email } = await request.json<{ org: string; email: string }>();
   const now = Date.now();
-  const results = await env.DB.batch<Record<string, unknown>>([
-    env.DB.prepare(SQL.expireStale).bind(now, org, email, now),
-    env.DB.prepare(SQL.insert).bind(
-      crypto.randomUUID(),
-      org,
-      email,
-      "VIEWER",
-      "bench",
-      now,
-      now,
-      now + 604_800_000,
-    ),
+  const db = env.DB.withSession("first-unconstrained");
+  const results = await db.batch<Record<string, unknown>>([
+    db.prepare(SQL.expireStale).bind(now, org, email, now),
+    db
+      .prepare(SQL.insert)
+      .bind(crypto.randomUUID(), org, email, "VIEWER", "bench", now, now, now + 604_800_000),
   ]);
   const stats: Stats = { statements: results.length, rowsRead: 0, rowsWritten: 0 };
   for (const { meta } of results) {
@@ -113,15 +111,16 @@ export default {
     if (url.pathname === "/__bench/raw/list") return rawList(env, url);
     if (url.pathname === "/__bench/raw/create" && request.method === "POST") return rawCreate(env, request);
 
-    const stats: Stats = { statements: 0, rowsRead: 0, rowsWritten: 0 };
-    const instrumented = { ...env, DB: instrument(env.DB, stats) };
     if (url.pathname === "/__bench/sweep" && request.method === "POST") {
-      // One cron run, as the scheduled handler makes it, with its cost measured.
+      // One cron run, as the scheduled handler makes it; the sweep reports its own D1 costs.
       const now = Number(url.searchParams.get("now") ?? Date.now());
-      const started = Date.now();
-      const result = await expireInvitations(createDb(instrumented.DB), now);
-      return json({ ...result, wallMs: Date.now() - started });
+      return json(await expireInvitations(createDb(env.DB), now));
     }
-    return withStats(await app.fetch(request, instrumented, ctx), stats);
+    // Timed load gets exactly the production path: the same env object on every request, so the
+    // app's per-isolate caches (configuration, HMAC key) behave as deployed. Only the untimed
+    // sampling requests that ask for it pay for the D1 wrapper (and a fresh env object).
+    if (!request.headers.has(MEASURE_HEADER)) return app.fetch(request, env, ctx);
+    const stats: Stats = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+    return withStats(await app.fetch(request, { ...env, DB: instrument(env.DB, stats) }, ctx), stats);
   },
 } satisfies ExportedHandler<Env>;
