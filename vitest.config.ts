@@ -19,6 +19,8 @@ export default defineConfig(async () => {
             JWT_ISSUER: "",
             JWT_AUDIENCE: "",
             INVITATION_TTL_SECONDS: "604800",
+            INVITE_URL_BASE: "https://app.example.com/invitations/accept",
+            RESEND_COOLDOWN_SECONDS: "60",
             TEST_MIGRATIONS: migrations,
           },
         },

@@ -34,7 +34,7 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT",
     description:
-      "HS256 JWT signed with JWT_SECRET. Required claims: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. `nbf` and `iat` are honoured when present; `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
+      "HS256 JWT signed with JWT_SECRET. Required claims for an organization's operations: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. For accepting an invitation: `sub`, `email` and `exp` (no organization; `email_verified`, when present, must be true). `nbf` and `iat` are honoured when present; `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -42,7 +42,7 @@ export function createApp() {
       title: "Invitations API",
       version: "1.0.0",
       description: [
-        "Organization invitation management: invite people by email with a role, list and revoke invitations; invitations expire on their own.",
+        "Organization invitation management: invite people by email with a role, list, search, resend and revoke invitations; the invitee previews and accepts through a secret link; invitations expire on their own.",
         "",
         "Conventions:",
         "- Every error, including unknown routes and methods, has the envelope `{ code, details, error, message, statusCode }`, with `statusCode` equal to the HTTP status.",

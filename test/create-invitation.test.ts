@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hashInvitationToken } from "../src/invitations/invitation-token";
 import { api, caller, createInvitation, expectError, fetchWith, list, storedRows } from "./helpers";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -9,7 +11,7 @@ function post(token: string, json: unknown) {
 }
 
 describe("POST /api/v1/invitations", () => {
-  it("returns 201 with the whole invitation, a Location header, and stores it", async () => {
+  it("returns 201 with the whole invitation and its link, a Location header, and stores it", async () => {
     const admin = await caller("ORG_ADMIN");
     const before = Date.now();
     const res = await post(admin.token, { email: "new.person@example.com", role: "OPERATOR" });
@@ -18,6 +20,9 @@ describe("POST /api/v1/invitations", () => {
     expect(res.status).toBe(201);
     const body = await res.json<Record<string, unknown>>();
     expect(res.headers.get("Location")).toBe(`/api/v1/invitations/${body.id}`);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const token = String(body.token);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(body).toEqual({
       id: expect.stringMatching(UUID_V4),
       organizationId: admin.org,
@@ -29,7 +34,15 @@ describe("POST /api/v1/invitations", () => {
       updatedAt: body.createdAt,
       expiresAt: new Date(Date.parse(String(body.createdAt)) + SEVEN_DAYS_MS).toISOString(),
       acceptedAt: null,
+      acceptedBy: null,
+      revokedAt: null,
+      revokedBy: null,
+      resendCount: 0,
+      lastSentAt: body.createdAt,
+      token,
+      inviteUrl: `https://app.example.com/invitations/accept?token=${token}`,
     });
+    expect(env.INVITE_URL_BASE).toBe("https://app.example.com/invitations/accept");
     const createdAt = Date.parse(String(body.createdAt));
     expect(createdAt).toBeGreaterThanOrEqual(before);
     expect(createdAt).toBeLessThanOrEqual(after);
@@ -46,9 +59,17 @@ describe("POST /api/v1/invitations", () => {
         updated_at: createdAt,
         expires_at: createdAt + SEVEN_DAYS_MS,
         accepted_at: null,
+        accepted_by: null,
+        revoked_at: null,
+        revoked_by: null,
+        // Only the digest of the link's secret is stored.
+        token_hash: await hashInvitationToken(token),
+        resend_count: 0,
+        last_sent_at: createdAt,
       },
     ]);
-    expect((await list(admin)).data).toEqual([body]);
+    const { token: _token, inviteUrl: _url, ...invitation } = body;
+    expect((await list(admin)).data).toEqual([invitation]);
   });
 
   it("defaults the role to VIEWER", async () => {
@@ -179,6 +200,26 @@ describe("POST /api/v1/invitations", () => {
         [{ email: "x@example.com" }],
         { body: ["Invalid input: expected object, received array"] },
       ],
+      [
+        "expiresInDays 0",
+        { email: "x@example.com", expiresInDays: 0 },
+        { expiresInDays: ["Too small: expected number to be >=1"] },
+      ],
+      [
+        "expiresInDays 31",
+        { email: "x@example.com", expiresInDays: 31 },
+        { expiresInDays: ["Too big: expected number to be <=30"] },
+      ],
+      [
+        "a fractional expiresInDays",
+        { email: "x@example.com", expiresInDays: 1.5 },
+        { expiresInDays: ["Invalid input: expected int, received number"] },
+      ],
+      [
+        "expiresInDays as a string",
+        { email: "x@example.com", expiresInDays: "7" },
+        { expiresInDays: ["Invalid input: expected number, received string"] },
+      ],
       ["a null body", null, { body: ["Invalid input: expected object, received null"] }],
       ["a string body", "x@example.com", { body: ["Invalid input: expected object, received string"] }],
     ];
@@ -244,6 +285,18 @@ describe("POST /api/v1/invitations", () => {
       body: JSON.stringify({ email: "charset@example.com" }),
     });
     expect(res.status).toBe(201);
+  });
+
+  it("sets expiresAt expiresInDays after createdAt when given, from 1 to 30 days", async () => {
+    const admin = await caller();
+    for (const days of [1, 30]) {
+      const res = await post(admin.token, { email: `days${days}@example.com`, expiresInDays: days });
+      expect(res.status).toBe(201);
+      const body = await res.json<{ createdAt: string; expiresAt: string }>();
+      expect(Date.parse(body.expiresAt) - Date.parse(body.createdAt)).toBe(days * 86_400_000);
+    }
+    const stored = await storedRows(admin.org);
+    expect(stored.map((row) => row.expires_at - row.created_at)).toEqual([86_400_000, 30 * 86_400_000]);
   });
 
   it("sets expiresAt from INVITATION_TTL_SECONDS", async () => {

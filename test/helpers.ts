@@ -116,22 +116,42 @@ export type Invitation = {
   updatedAt: string;
   expiresAt: string;
   acceptedAt: string | null;
+  acceptedBy: string | null;
+  revokedAt: string | null;
+  revokedBy: string | null;
+  resendCount: number;
+  lastSentAt: string;
 };
+
+/** Create and resend return the invitation with its link, which nothing else ever shows. */
+export type InvitationWithLink = Invitation & { token: string; inviteUrl: string };
 
 export type ListBody = {
   data: Invitation[];
   meta: { limit: number; page: number; total: number; totalPages: number };
 };
 
-/** Creates an invitation through the API and returns it; fails the test unless it is 201. */
-export async function createInvitation(who: Caller, email: string, role?: Role): Promise<Invitation> {
+/** Creates an invitation through the API and returns it with its link; fails the test unless it is 201. */
+export async function createWithLink(
+  who: Caller,
+  email: string,
+  body: { role?: Role; expiresInDays?: number } = {},
+): Promise<InvitationWithLink> {
   const res = await api("/api/v1/invitations", {
     method: "POST",
     token: who.token,
-    json: role ? { email, role } : { email },
+    json: { email, ...body },
   });
   expect(res.status).toBe(201);
   return res.json();
+}
+
+/** Creates an invitation through the API and returns it as a list or a get shows it. */
+export async function createInvitation(who: Caller, email: string, role?: Role): Promise<Invitation> {
+  const { token, inviteUrl, ...invitation } = await createWithLink(who, email, role ? { role } : {});
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(inviteUrl).toBe(`${env.INVITE_URL_BASE}?token=${token}`);
+  return invitation;
 }
 
 export async function list(who: Caller, query = ""): Promise<ListBody> {
@@ -164,7 +184,7 @@ export async function runSweep(scheduledTime: number): Promise<void> {
 /** Reads stored rows directly, bypassing the API: what is really in the database. */
 export async function storedRows(org: string) {
   const { results } = await env.DB.prepare(
-    "SELECT id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at FROM invitations WHERE organization_id = ? ORDER BY created_at, id",
+    "SELECT id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at, accepted_by, revoked_at, revoked_by, token_hash, resend_count, last_sent_at FROM invitations WHERE organization_id = ? ORDER BY created_at, id",
   )
     .bind(org)
     .all<{
@@ -177,6 +197,12 @@ export async function storedRows(org: string) {
       updated_at: number;
       expires_at: number;
       accepted_at: number | null;
+      accepted_by: string | null;
+      revoked_at: number | null;
+      revoked_by: string | null;
+      token_hash: string | null;
+      resend_count: number;
+      last_sent_at: number | null;
     }>();
   return results;
 }

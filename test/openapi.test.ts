@@ -19,9 +19,18 @@ describe("GET /openapi.json", () => {
     const doc = await res.json<Document>();
     expect(doc.openapi).toBe("3.1.0");
 
-    expect(Object.keys(doc.paths).sort()).toEqual(["/api/v1/invitations", "/api/v1/invitations/{id}"]);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      "/api/v1/invitations",
+      "/api/v1/invitations/accept",
+      "/api/v1/invitations/lookup",
+      "/api/v1/invitations/{id}",
+      "/api/v1/invitations/{id}/resend",
+    ]);
     expect(Object.keys(doc.paths["/api/v1/invitations"] ?? {}).sort()).toEqual(["get", "post"]);
-    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {})).toEqual(["delete"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {}).sort()).toEqual(["delete", "get"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/{id}/resend"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/lookup"] ?? {})).toEqual(["get"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/accept"] ?? {})).toEqual(["post"]);
 
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
       type: "http",
@@ -39,17 +48,33 @@ describe("GET /openapi.json", () => {
 
   it("documents each operation's success and every error status it can give, with the Error schema", async () => {
     const doc = await (await api("/openapi.json")).json<Document>();
-    const expected: [string, string, string[]][] = [
-      ["/api/v1/invitations", "get", ["200", "400", "401", "403", "500"]],
-      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "500"]],
-      ["/api/v1/invitations/{id}", "delete", ["200", "400", "401", "403", "404", "413", "500"]],
+    const bearer = [{ bearerAuth: [] }];
+    const expected: [string, string, string[], object[]][] = [
+      ["/api/v1/invitations", "get", ["200", "400", "401", "403", "500"], bearer],
+      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "500"], bearer],
+      ["/api/v1/invitations/{id}", "get", ["200", "400", "401", "403", "404", "500"], bearer],
+      ["/api/v1/invitations/{id}", "delete", ["200", "400", "401", "403", "404", "413", "500"], bearer],
+      [
+        "/api/v1/invitations/{id}/resend",
+        "post",
+        ["200", "400", "401", "403", "404", "409", "413", "429", "500"],
+        bearer,
+      ],
+      // The link's token is the credential: no bearer token.
+      ["/api/v1/invitations/lookup", "get", ["200", "400", "404", "500"], []],
+      [
+        "/api/v1/invitations/accept",
+        "post",
+        ["200", "400", "401", "403", "404", "409", "410", "413", "500"],
+        bearer,
+      ],
     ];
-    for (const [path, method, statuses] of expected) {
+    for (const [path, method, statuses, security] of expected) {
       const operation = doc.paths[path]?.[method];
       expect(operation, `${method} ${path}`).toBeDefined();
       if (!operation) continue;
-      expect(Object.keys(operation.responses).sort()).toEqual(statuses);
-      expect(operation.security).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(operation.responses).sort(), `${method} ${path}`).toEqual(statuses);
+      expect(operation.security).toEqual(security);
       for (const status of statuses.filter((s) => Number(s) >= 400)) {
         expect(operation.responses[status]?.content?.["application/json"]?.schema).toEqual({
           $ref: "#/components/schemas/Error",
@@ -57,6 +82,7 @@ describe("GET /openapi.json", () => {
       }
     }
     expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
+    expect(doc.paths["/api/v1/invitations/accept"]?.post?.requestBody?.required).toBe(true);
   });
 });
 

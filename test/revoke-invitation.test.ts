@@ -40,9 +40,21 @@ describe("DELETE /api/v1/invitations/{id}", () => {
     expect(await res.json()).toEqual({ message: "Invitation revoked" });
 
     const revokedAt = new Date(Date.parse(invitation.createdAt) + 5_000).toISOString();
-    expect((await list(admin)).data).toEqual([{ ...invitation, status: "REVOKED", updatedAt: revokedAt }]);
+    const revoked = {
+      ...invitation,
+      status: "REVOKED",
+      updatedAt: revokedAt,
+      revokedAt,
+      revokedBy: admin.sub,
+    };
+    expect((await list(admin)).data).toEqual([revoked]);
     const [row] = await storedRows(admin.org);
-    expect(row).toMatchObject({ status: "REVOKED", updated_at: Date.parse(revokedAt) });
+    expect(row).toMatchObject({
+      status: "REVOKED",
+      updated_at: Date.parse(revokedAt),
+      revoked_at: Date.parse(revokedAt),
+      revoked_by: admin.sub,
+    });
   });
 
   it("accepts the id in upper case", async () => {

@@ -28,6 +28,22 @@ export const invitations = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     acceptedAt: integer("accepted_at"),
+    /** The accepting user: the invitee's token `sub`. */
+    acceptedBy: text("accepted_by"),
+    revokedAt: integer("revoked_at"),
+    /** The revoking admin: their token `sub`. */
+    revokedBy: text("revoked_by"),
+    /**
+     * SHA-256 of the invitation link's secret token (base64url), never the token itself. Replaced
+     * on resend, so an old link stops working. NULL only for rows written before links existed.
+     */
+    tokenHash: text("token_hash"),
+    resendCount: integer("resend_count").notNull().default(0),
+    /**
+     * When the current link was issued: at creation, then at each resend. Rows written without
+     * it (before the column existed, or by hand) count from `created_at` (see `sentAt`).
+     */
+    lastSentAt: integer("last_sent_at"),
   },
   (t) => [
     // The list: one organization, newest first (SQLite walks the index backwards), ties broken by
@@ -39,6 +55,15 @@ export const invitations = sqliteTable(
       .where(sql`${t.status} = 'PENDING'`),
     // The expiry sweep: PENDING rows ordered by expires_at, so it reads only what is due.
     index("invitations_status_expires_idx").on(t.status, t.expiresAt),
+    // The link: lookup and accept find an invitation by its token's digest.
+    uniqueIndex("invitations_token_hash_idx").on(t.tokenHash),
+    // List filters and sorts, each within one organization and in list order, so a page reads
+    // about the rows it shows and a filtered total the rows it counts.
+    index("invitations_org_status_created_idx").on(t.organizationId, t.status, t.createdAt, t.id),
+    index("invitations_org_email_created_idx").on(t.organizationId, t.email, t.createdAt, t.id),
+    index("invitations_org_role_created_idx").on(t.organizationId, t.role, t.createdAt, t.id),
+    index("invitations_org_invited_by_created_idx").on(t.organizationId, t.invitedBy, t.createdAt, t.id),
+    index("invitations_org_expires_idx").on(t.organizationId, t.expiresAt, t.id),
     check("invitations_role_check", sql`${t.role} IN ('ORG_ADMIN', 'OPERATOR', 'VIEWER')`),
     check("invitations_status_check", sql`${t.status} IN ('PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED')`),
   ],

@@ -1,13 +1,16 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
+import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
-import type { Invitation } from "./invitations.schemas";
+import type { Invitation, InvitationPreview } from "./invitations.schemas";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** The one conversion from a stored row to the API's Invitation, with its effective status. */
 export function toInvitation(row: InvitationRow, now: number): Invitation {
@@ -21,12 +24,34 @@ export function toInvitation(row: InvitationRow, now: number): Invitation {
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     expiresAt: iso(row.expiresAt),
-    acceptedAt: row.acceptedAt === null ? null : iso(row.acceptedAt),
+    acceptedAt: isoOrNull(row.acceptedAt),
+    acceptedBy: row.acceptedBy,
+    revokedAt: isoOrNull(row.revokedAt),
+    revokedBy: row.revokedBy,
+    resendCount: row.resendCount,
+    lastSentAt: iso(repository.sentAtOf(row)),
   };
 }
 
+function toPreview(row: InvitationRow, now: number): InvitationPreview {
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
+  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+}
+
+/** A fresh link secret and the digest that is all the database keeps of it. */
+async function newLink() {
+  const token = newInvitationToken();
+  return { token, tokenHash: await hashInvitationToken(token) };
+}
+
+/** The invitation with its link, as create and resend return it; never cached on the way. */
+function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: number) {
+  c.header("Cache-Control", "no-store");
+  return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(readConfig(c.env).inviteUrlBase, token) };
+}
+
 export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv> = async (c) => {
-  const { page, limit } = c.req.valid("query");
+  const { page, limit, status, email, role, invitedBy, sort } = c.req.valid("query");
   const { organizationId } = c.get("principal");
   // Past the end the page is empty anyway; the cap keeps a huge page number a valid SQL integer.
   const offset = Math.min((page - 1) * limit, Number.MAX_SAFE_INTEGER);
@@ -34,6 +59,12 @@ export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv
   const { rows, total } = await repository.listInvitations(c.get("db"), organizationId, {
     limit,
     offset,
+    statuses: status,
+    email,
+    roles: role,
+    invitedBy,
+    sort,
+    now,
   });
   return c.json(
     {
@@ -44,9 +75,19 @@ export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv
   );
 };
 
+export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const row = await repository.findInvitation(c.get("db"), c.get("principal").organizationId, id);
+  if (!row) throw new ApiError("INVITATION_NOT_FOUND");
+  return c.json(toInvitation(row, Date.now()), 200);
+};
+
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = async (c) => {
-  const { email, role } = c.req.valid("json");
+  const { email, role, expiresInDays } = c.req.valid("json");
   const { organizationId, userId } = c.get("principal");
+  const lifetimeMs =
+    expiresInDays === undefined ? readConfig(c.env).invitationTtlMs : expiresInDays * 86_400_000;
+  const { token, tokenHash } = await newLink();
   const now = Date.now();
   let row: InvitationRow;
   try {
@@ -56,22 +97,100 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
       email,
       role,
       invitedBy: userId,
+      tokenHash,
       now,
-      expiresAt: now + readConfig(c.env).invitationTtlMs,
+      expiresAt: now + lifetimeMs,
     });
   } catch (error) {
     if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
     throw error;
   }
   c.header("Location", `/api/v1/invitations/${row.id}`);
-  return c.json(toInvitation(row, now), 201);
+  return c.json(withLink(c, row, token, now), 201);
 };
 
 export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  const { organizationId } = c.get("principal");
-  const outcome = await repository.revokeInvitation(c.get("db"), organizationId, id, Date.now());
+  const { organizationId, userId } = c.get("principal");
+  const outcome = await repository.revokeInvitation(c.get("db"), {
+    organizationId,
+    id,
+    revokedBy: userId,
+    now: Date.now(),
+  });
   if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
   if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
   return c.json({ message: "Invitation revoked" }, 200);
+};
+
+export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { organizationId } = c.get("principal");
+  const { resendCooldownMs: cooldownMs } = readConfig(c.env);
+  const { token, tokenHash } = await newLink();
+  const now = Date.now();
+  let result: repository.WriteResult;
+  try {
+    result = await repository.resendInvitation(c.get("db"), {
+      organizationId,
+      id,
+      tokenHash,
+      now,
+      cooldownMs,
+    });
+  } catch (error) {
+    if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
+    throw error;
+  }
+  if (result.changed) return c.json(withLink(c, result.changed, token, now), 200);
+
+  const { current } = result;
+  if (!current) throw new ApiError("INVITATION_NOT_FOUND");
+  const status = repository.effectiveStatus(current, now);
+  if (status === "ACCEPTED" || status === "REVOKED") {
+    throw new ApiError("INVITATION_NOT_RESENDABLE", {
+      message: `Only a pending or expired invitation can be resent; this one is ${status}`,
+    });
+  }
+  const retryAfter = Math.max(1, Math.ceil((repository.sentAtOf(current) + cooldownMs - now) / 1000));
+  throw new ApiError("RATE_LIMITED", {
+    message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
+    headers: { "Retry-After": String(retryAfter) },
+  });
+};
+
+export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppEnv> = async (c) => {
+  const { token } = c.req.valid("query");
+  const row = await repository.findInvitationByTokenHash(c.get("db"), await hashInvitationToken(token));
+  if (!row) throw new ApiError("INVITATION_NOT_FOUND");
+  c.header("Cache-Control", "no-store");
+  return c.json(toPreview(row, Date.now()), 200);
+};
+
+export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
+  const { token } = c.req.valid("json");
+  const { userId, email } = c.get("invitee");
+  const now = Date.now();
+  const result = await repository.acceptInvitation(c.get("db"), {
+    tokenHash: await hashInvitationToken(token),
+    email,
+    userId,
+    now,
+  });
+  if (result.changed) return c.json(toInvitation(result.changed, now), 200);
+
+  const { current } = result;
+  if (!current) throw new ApiError("INVITATION_NOT_FOUND");
+  if (current.email !== email) throw new ApiError("INVITATION_EMAIL_MISMATCH");
+  switch (repository.effectiveStatus(current, now)) {
+    case "ACCEPTED":
+      throw new ApiError("INVITATION_ALREADY_ACCEPTED");
+    case "REVOKED":
+      throw new ApiError("INVITATION_REVOKED");
+    case "EXPIRED":
+      throw new ApiError("INVITATION_EXPIRED");
+    case "PENDING":
+      // The update and this read share one snapshot: a live invitation to this address was accepted.
+      throw new Error("Accept changed no row, yet the invitation is live and addressed to the caller");
+  }
 };

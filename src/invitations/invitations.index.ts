@@ -7,6 +7,11 @@ import * as routes from "./invitations.routes";
 export const invitationsRouter = createRouter()
   .openapi(routes.listInvitations, handlers.listInvitations)
   .openapi(routes.createInvitation, handlers.createInvitation)
+  // Before `/invitations/{id}`, which would otherwise take "lookup" and "accept" for ids.
+  .openapi(routes.lookupInvitation, handlers.lookupInvitation)
+  .openapi(routes.acceptInvitation, handlers.acceptInvitation)
+  .openapi(routes.getInvitation, handlers.getInvitation)
+  .openapi(routes.resendInvitation, handlers.resendInvitation)
   // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation;
   // other input (a malformed bookmark header) fails validation as everywhere else.
   .openapi(routes.revokeInvitation, handlers.revokeInvitation, (result) => {

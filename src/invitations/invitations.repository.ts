@@ -1,6 +1,27 @@
-import { and, desc, eq, gt, lte } from "drizzle-orm";
+import {
+  type AnyColumn,
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  inArray,
+  lte,
+  ne,
+  or,
+  type SQL,
+  type SQLWrapper,
+  sql,
+} from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type InvitationRow, invitations, organizationInvitationCounts, type Role } from "../db/schema";
+import {
+  type InvitationRow,
+  invitations,
+  organizationInvitationCounts,
+  type Role,
+  type Status,
+} from "../db/schema";
 
 /*
  * The expiry boundary, in one place: an invitation is due (expired) from the millisecond
@@ -21,34 +42,124 @@ export function isDue(now: number) {
   return and(eq(invitations.status, "PENDING"), lte(invitations.expiresAt, now));
 }
 
-/** PENDING and not yet expired: the only state that blocks a new invitation or can be revoked. */
+/**
+ * PENDING and not yet expired: the only state that blocks a new invitation, can be revoked or
+ * can be accepted.
+ */
 function isLive(now: number) {
   return and(eq(invitations.status, "PENDING"), gt(invitations.expiresAt, now));
 }
 
+/** When the current link was issued (rows written without `last_sent_at` count from creation). */
+const sentAt = sql<number>`coalesce(${invitations.lastSentAt}, ${invitations.createdAt})`;
+
+/** In memory, the same as `sentAt`. */
+export function sentAtOf(row: InvitationRow): number {
+  return row.lastSentAt ?? row.createdAt;
+}
+
 /**
- * One page of an organization's invitations, newest first, and their total, in one round trip.
- * The total comes from the trigger-kept counter: one row read, whatever the organization's size.
+ * Rows whose effective status is one of `statuses`: the stored statuses that can read as one of
+ * them (a stored PENDING reads as EXPIRED once due), then the expiry decides between PENDING and
+ * EXPIRED. `status` is the column, or the column kept from serving as an index (see the list).
+ */
+function hasEffectiveStatus(status: SQLWrapper, statuses: readonly Status[], now: number): SQL | undefined {
+  const pending = statuses.includes("PENDING");
+  const expired = statuses.includes("EXPIRED");
+  const stored = inArray(status, expired && !pending ? [...statuses, "PENDING"] : [...statuses]);
+  if (pending === expired) return stored;
+  return and(
+    stored,
+    or(ne(status, "PENDING"), pending ? gt(invitations.expiresAt, now) : lte(invitations.expiresAt, now)),
+  );
+}
+
+export const SORT_FIELDS = ["createdAt", "expiresAt", "email"] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+export type ListQuery = {
+  limit: number;
+  offset: number;
+  /** Effective statuses to include; all when absent. */
+  statuses?: readonly Status[];
+  /** Exact address, already lower-cased. */
+  email?: string;
+  roles?: readonly Role[];
+  invitedBy?: string;
+  sort: { field: SortField; direction: "asc" | "desc" };
+  now: number;
+};
+
+/** Each sort, with the ties broken in the same direction, so pages stay stable. */
+const ORDER: Record<SortField, readonly AnyColumn[]> = {
+  createdAt: [invitations.createdAt, invitations.id],
+  expiresAt: [invitations.expiresAt, invitations.id],
+  email: [invitations.email, invitations.createdAt, invitations.id],
+};
+
+/**
+ * One page of an organization's invitations and the total that matches, in one round trip.
+ * Unfiltered, the total comes from the trigger-kept counter (one row read, whatever the
+ * organization's size); filtered, it is counted through the filter's index, so it reads the
+ * rows that match and no others.
  */
 export async function listInvitations(
   db: Db,
   organizationId: string,
-  { limit, offset }: { limit: number; offset: number },
+  query: ListQuery,
 ): Promise<{ rows: InvitationRow[]; total: number }> {
+  const { limit, offset, statuses, email, roles, invitedBy, sort, now } = query;
+  // Each filter present, the most selective first, as a condition on its column.
+  const terms: ((column: (c: AnyColumn) => SQLWrapper) => SQL | undefined)[] = [];
+  if (email !== undefined) terms.push((column) => eq(column(invitations.email), email));
+  if (invitedBy !== undefined) terms.push((column) => eq(column(invitations.invitedBy), invitedBy));
+  if (statuses) terms.push((column) => hasEffectiveStatus(column(invitations.status), statuses, now));
+  if (roles) terms.push((column) => inArray(column(invitations.role), [...roles]));
+  const filtered = terms.length > 0;
+  // SQLite has no statistics here, so its planner cannot tell an email that matches one row from
+  // a role that a third of the organization has, and will take the plain list index to save
+  // sorting a few rows, reading the whole organization to find them. So the plan is spelled out
+  // with `+column`, SQLite's documented way to keep an index from serving a term: the first
+  // filter's index is searched and the other filters only sift what it finds; filtered, the sort
+  // keys are `+column` too, so no index can win by saving the sort. Unfiltered, the index that
+  // serves the ORDER BY is the right one.
+  const unindexed = (column: AnyColumn) => sql`+${column}`;
+  const filters = terms.map((term, i) => term(i === 0 ? (column) => column : unindexed));
+  const where = and(eq(invitations.organizationId, organizationId), ...filters);
+  const direction = sort.direction === "asc" ? asc : desc;
+  const sortKey = (column: AnyColumn) => direction(filtered ? unindexed(column) : column);
+  const total = filtered
+    ? db.select({ total: count() }).from(invitations).where(where)
+    : db
+        .select({ total: organizationInvitationCounts.total })
+        .from(organizationInvitationCounts)
+        .where(eq(organizationInvitationCounts.organizationId, organizationId));
   const [rows, totals] = await db.batch([
     db
       .select()
       .from(invitations)
-      .where(eq(invitations.organizationId, organizationId))
-      .orderBy(desc(invitations.createdAt), desc(invitations.id))
+      .where(where)
+      .orderBy(...ORDER[sort.field].map(sortKey))
       .limit(limit)
       .offset(offset),
-    db
-      .select({ total: organizationInvitationCounts.total })
-      .from(organizationInvitationCounts)
-      .where(eq(organizationInvitationCounts.organizationId, organizationId)),
+    total,
   ]);
   return { rows, total: totals[0]?.total ?? 0 };
+}
+
+/** One invitation of the organization, or undefined (also for another organization's id). */
+export async function findInvitation(db: Db, organizationId: string, id: string) {
+  const [row] = await db
+    .select()
+    .from(invitations)
+    .where(and(eq(invitations.id, id), eq(invitations.organizationId, organizationId)));
+  return row;
+}
+
+/** The invitation a link's token belongs to, in any organization, or undefined. */
+export async function findInvitationByTokenHash(db: Db, tokenHash: string) {
+  const [row] = await db.select().from(invitations).where(eq(invitations.tokenHash, tokenHash));
+  return row;
 }
 
 export type NewInvitation = {
@@ -57,6 +168,7 @@ export type NewInvitation = {
   email: string;
   role: Role;
   invitedBy: string;
+  tokenHash: string;
   now: number;
   expiresAt: number;
 };
@@ -91,7 +203,8 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         createdAt: input.now,
         updatedAt: input.now,
         expiresAt: input.expiresAt,
-        acceptedAt: null,
+        tokenHash: input.tokenHash,
+        lastSentAt: input.now,
       })
       .returning(),
   ]);
@@ -109,21 +222,113 @@ export type RevokeOutcome = "revoked" | "not_revocable" | "not_found";
  */
 export async function revokeInvitation(
   db: Db,
-  organizationId: string,
-  id: string,
-  now: number,
+  {
+    organizationId,
+    id,
+    revokedBy,
+    now,
+  }: { organizationId: string; id: string; revokedBy: string; now: number },
 ): Promise<RevokeOutcome> {
   const inOrganization = and(eq(invitations.id, id), eq(invitations.organizationId, organizationId));
   const [updated, existing] = await db.batch([
     db
       .update(invitations)
-      .set({ status: "REVOKED", updatedAt: now })
+      .set({ status: "REVOKED", revokedAt: now, revokedBy, updatedAt: now })
       .where(and(inOrganization, isLive(now)))
       .returning({ id: invitations.id }),
     db.select({ id: invitations.id }).from(invitations).where(inOrganization),
   ]);
   if (updated.length > 0) return "revoked";
   return existing.length > 0 ? "not_revocable" : "not_found";
+}
+
+/** What a conditional write found: the row it changed, or else the row as it stands (if any). */
+export type WriteResult =
+  | { changed: InvitationRow }
+  | { changed: undefined; current: InvitationRow | undefined };
+
+function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
+  return changed[0] ? { changed: changed[0] } : { changed: undefined, current: current[0] };
+}
+
+export type Resend = {
+  organizationId: string;
+  id: string;
+  tokenHash: string;
+  now: number;
+  cooldownMs: number;
+};
+
+/**
+ * Issues a new link for a PENDING or EXPIRED invitation whose last send is at least `cooldownMs`
+ * old: the new token's digest replaces the old one (so the old link stops working), the status
+ * becomes PENDING, and `expires_at` moves to now plus the invitation's lifetime (the time its
+ * last link had). All in one atomic batch that first records a due PENDING invitation to the same
+ * address as EXPIRED, as create does; a live one elsewhere makes the batch fail with
+ * SQLITE_CONSTRAINT_UNIQUE (409). When nothing is resent, nothing is written and the row as it
+ * stands tells why.
+ */
+export async function resendInvitation(db: Db, input: Resend): Promise<WriteResult> {
+  const { organizationId, id, tokenHash, now, cooldownMs } = input;
+  const inOrganization = and(eq(invitations.id, id), eq(invitations.organizationId, organizationId));
+  const resendable = and(
+    inOrganization,
+    inArray(invitations.status, ["PENDING", "EXPIRED"]),
+    lte(sentAt, now - cooldownMs),
+  );
+  const [, resent, current] = await db.batch([
+    db
+      .update(invitations)
+      .set({ status: "EXPIRED", updatedAt: now })
+      .where(
+        and(
+          eq(invitations.organizationId, organizationId),
+          inArray(
+            invitations.email,
+            db.select({ email: invitations.email }).from(invitations).where(resendable),
+          ),
+          isDue(now),
+        ),
+      ),
+    db
+      .update(invitations)
+      .set({
+        status: "PENDING",
+        tokenHash,
+        // SQLite evaluates every SET expression on the row as it was.
+        expiresAt: sql`${now} + ${invitations.expiresAt} - ${sentAt}`,
+        lastSentAt: now,
+        resendCount: sql`${invitations.resendCount} + 1`,
+        updatedAt: now,
+      })
+      .where(resendable)
+      .returning(),
+    db.select().from(invitations).where(inOrganization),
+  ]);
+  return writeResult(resent, current);
+}
+
+export type Accept = { tokenHash: string; email: string; userId: string; now: number };
+
+/**
+ * Accepts the live PENDING invitation the token belongs to, when it was sent to `email`. One
+ * conditional UPDATE, so of two concurrent accepts exactly one changes the row; the probe in the
+ * same batch says why nothing changed otherwise.
+ */
+export async function acceptInvitation(
+  db: Db,
+  { tokenHash, email, userId, now }: Accept,
+): Promise<WriteResult> {
+  const byToken = eq(invitations.tokenHash, tokenHash);
+  const [accepted, current] = await db.batch([
+    db
+      .update(invitations)
+      .set({ status: "ACCEPTED", acceptedAt: now, acceptedBy: userId, updatedAt: now })
+      .where(and(byToken, eq(invitations.email, email), isLive(now)))
+      .returning(),
+    db.select().from(invitations).where(byToken),
+  ]);
+  return writeResult(accepted, current);
 }
 
 /**

@@ -1,18 +1,28 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticate, requireRole } from "../lib/auth";
+import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
 import { commonErrors, errorResponses } from "../lib/errors";
 import {
+  AcceptInvitationBodySchema,
   CreateInvitationBodySchema,
   InvitationIdParamsSchema,
+  InvitationIdPathSchema,
   InvitationListSchema,
+  InvitationPreviewSchema,
   InvitationSchema,
+  InvitationWithLinkSchema,
   ListInvitationsQuerySchema,
+  LookupQuerySchema,
   RevokedSchema,
 } from "./invitations.schemas";
 
 const tags = ["Invitations"];
 const security = [{ bearerAuth: [] }];
+
+/** Responses that carry a link's secret, or show what one unlocks, are never stored by a cache. */
+const NoStoreHeadersSchema = BookmarkResponseHeadersSchema.extend({
+  "Cache-Control": z.literal("no-store").openapi({ example: "no-store" }),
+});
 
 export const listInvitations = createRoute({
   method: "get",
@@ -21,7 +31,7 @@ export const listInvitations = createRoute({
   security,
   summary: "List invitations",
   description:
-    "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending), stable across pages. A page past the end is `200` with `data: []` and the true `meta`. Roles: ORG_ADMIN, OPERATOR.",
+    "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending) unless `sort` says otherwise, stable across pages. Filters combine (all must match) and `meta.total` counts what they match. A page past the end is `200` with `data: []` and the true `meta`. Roles: ORG_ADMIN, OPERATOR.",
   middleware: [authenticate, requireRole("ORG_ADMIN", "OPERATOR")] as const,
   request: { query: ListInvitationsQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
@@ -33,7 +43,7 @@ export const listInvitations = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: `page` or `limit` is not an integer in range, or a malformed bookmark.",
+        "VALIDATION_ERROR: `page` or `limit` is not an integer in range, an unknown `status`, `role` or `sort`, an empty `email` or `invitedBy`, or a malformed bookmark.",
       ],
       ...commonErrors,
     ),
@@ -47,7 +57,7 @@ export const createInvitation = createRoute({
   security,
   summary: "Create an invitation",
   description:
-    "Invites an email address to the caller's organization. The new invitation is PENDING and expires after the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. Role: ORG_ADMIN.",
+    "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The response carries the invitation link (`token`, `inviteUrl`) for your mailer: this and a resend are the only times it is shown. The service sends no mail itself. Role: ORG_ADMIN.",
   middleware: [authenticate, requireRole("ORG_ADMIN")] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,
@@ -59,16 +69,16 @@ export const createInvitation = createRoute({
   },
   responses: {
     201: {
-      description: "The created invitation.",
-      headers: BookmarkResponseHeadersSchema.extend({
+      description: "The created invitation, with its link.",
+      headers: NoStoreHeadersSchema.extend({
         Location: z.string().openapi({ example: "/api/v1/invitations/497f6eca-6276-4993-bfeb-53cbbbba6f08" }),
       }),
-      content: { "application/json": { schema: InvitationSchema } },
+      content: { "application/json": { schema: InvitationWithLinkSchema } },
     },
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: invalid email or role, an unknown field, malformed JSON, or a body that is not `application/json`.",
+        "VALIDATION_ERROR: invalid email, role or expiresInDays, an unknown field, malformed JSON, or a body that is not `application/json`.",
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
@@ -102,6 +112,134 @@ export const revokeInvitation = createRoute({
       ...commonErrors,
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
+    ),
+  },
+});
+
+export const getInvitation = createRoute({
+  method: "get",
+  path: "/invitations/{id}",
+  tags,
+  security,
+  summary: "Get an invitation",
+  description:
+    "One invitation of the caller's organization, with its effective status. An id of another organization is `404`, exactly as if it did not exist. Roles: ORG_ADMIN, OPERATOR.",
+  middleware: [authenticate, requireRole("ORG_ADMIN", "OPERATOR")] as const,
+  request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
+  responses: {
+    200: {
+      description: "The invitation.",
+      headers: BookmarkResponseHeadersSchema,
+      content: { "application/json": { schema: InvitationSchema } },
+    },
+    ...errorResponses(
+      ["VALIDATION_ERROR", "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark."],
+      ...commonErrors,
+      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+    ),
+  },
+});
+
+export const resendInvitation = createRoute({
+  method: "post",
+  path: "/invitations/{id}/resend",
+  tags,
+  security,
+  summary: "Resend an invitation",
+  description:
+    "Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation's lifetime, `resendCount` goes up by one and `lastSentAt` is now. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). No request body. Role: ORG_ADMIN.",
+  middleware: [authenticate, requireRole("ORG_ADMIN")] as const,
+  request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
+  responses: {
+    200: {
+      description: "The invitation with its new link.",
+      headers: NoStoreHeadersSchema,
+      content: { "application/json": { schema: InvitationWithLinkSchema } },
+    },
+    ...errorResponses(
+      ["VALIDATION_ERROR", "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark."],
+      ...commonErrors,
+      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      ["INVITATION_NOT_RESENDABLE", "INVITATION_NOT_RESENDABLE: the invitation is REVOKED or ACCEPTED."],
+      [
+        "CONFLICT",
+        "CONFLICT: the invitation is EXPIRED and another live pending invitation now exists for its email.",
+      ],
+      [
+        "RATE_LIMITED",
+        "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",
+      ],
+      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
+    ),
+  },
+});
+
+export const lookupInvitation = createRoute({
+  method: "get",
+  path: "/invitations/lookup",
+  tags,
+  security: [],
+  summary: "Preview an invitation by its link",
+  description:
+    "What the holder of an invitation link sees before accepting: the organization, email, role, inviter, effective status and expiry; never the token. Needs no bearer token (the link's token is the credential) and changes nothing, so a mail scanner that follows the link cannot use it up. A revoked, accepted or expired invitation is still shown, with its status; a replaced link (after a resend) is `404`.",
+  request: { query: LookupQuerySchema, headers: BookmarkRequestHeadersSchema },
+  responses: {
+    200: {
+      description: "The invitation's preview.",
+      headers: NoStoreHeadersSchema,
+      content: { "application/json": { schema: InvitationPreviewSchema } },
+    },
+    ...errorResponses(
+      ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
+      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
+      ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
+    ),
+  },
+});
+
+export const acceptInvitation = createRoute({
+  method: "post",
+  path: "/invitations/accept",
+  tags,
+  security,
+  summary: "Accept an invitation",
+  description:
+    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email (case-insensitive) becomes ACCEPTED, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
+  middleware: [authenticateInvitee] as const,
+  request: {
+    headers: BookmarkRequestHeadersSchema,
+    body: {
+      required: true,
+      description: "Sent as `application/json`; unknown fields are refused.",
+      content: { "application/json": { schema: AcceptInvitationBodySchema } },
+    },
+  },
+  responses: {
+    200: {
+      description: "The accepted invitation.",
+      headers: BookmarkResponseHeadersSchema,
+      content: { "application/json": { schema: InvitationSchema } },
+    },
+    ...errorResponses(
+      [
+        "VALIDATION_ERROR",
+        "VALIDATION_ERROR: `token` is missing or malformed, an unknown field, malformed JSON, or a body that is not `application/json`.",
+      ],
+      [
+        "UNAUTHORIZED",
+        "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token, or one without `sub` or `email`.",
+      ],
+      ["EMAIL_NOT_VERIFIED", "EMAIL_NOT_VERIFIED: the token says `email_verified: false`."],
+      [
+        "INVITATION_EMAIL_MISMATCH",
+        "INVITATION_EMAIL_MISMATCH: the invitation was sent to another address than the token's `email`.",
+      ],
+      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
+      ["INVITATION_ALREADY_ACCEPTED", "INVITATION_ALREADY_ACCEPTED: the invitation was accepted before."],
+      ["INVITATION_EXPIRED", "INVITATION_EXPIRED: the invitation has expired."],
+      ["INVITATION_REVOKED", "INVITATION_REVOKED: the invitation was revoked."],
+      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
+      ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
     ),
   },
 });

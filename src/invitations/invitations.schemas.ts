@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
+import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
+import { SORT_FIELDS } from "./invitations.repository";
 
 const Timestamp = z.iso.datetime();
 
@@ -32,6 +34,19 @@ export const InvitationSchema = z
       description: "`createdAt` plus the configured lifetime (7 days by default).",
     }),
     acceptedAt: Timestamp.nullable().openapi({ description: "`null` until the invitation is accepted." }),
+    acceptedBy: z
+      .string()
+      .nullable()
+      .openapi({ description: "The accepting user (their token `sub`); `null` until accepted." }),
+    revokedAt: Timestamp.nullable().openapi({ description: "`null` unless the invitation was revoked." }),
+    revokedBy: z
+      .string()
+      .nullable()
+      .openapi({ description: "The revoking admin (their token `sub`); `null` unless revoked." }),
+    resendCount: z.number().int().openapi({ description: "How many times the link was resent.", example: 0 }),
+    lastSentAt: Timestamp.openapi({
+      description: "When the current link was issued: `createdAt`, then the time of the latest resend.",
+    }),
   })
   .openapi("Invitation", {
     example: {
@@ -45,10 +60,49 @@ export const InvitationSchema = z
       updatedAt: "2019-08-24T14:15:22.000Z",
       expiresAt: "2019-08-31T14:15:22.000Z",
       acceptedAt: null,
+      acceptedBy: null,
+      revokedAt: null,
+      revokedBy: null,
+      resendCount: 0,
+      lastSentAt: "2019-08-24T14:15:22.000Z",
     },
   });
 
 export type Invitation = z.infer<typeof InvitationSchema>;
+
+const InvitationToken = z.string().regex(INVITATION_TOKEN_PATTERN, "Invalid invitation token").openapi({
+  description: "The secret from the invitation link: 43 base64url characters.",
+  example: "q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+});
+
+/**
+ * Create and resend answer with the invitation and its link. This is the only time the token is
+ * ever shown: only its digest is stored.
+ */
+export const InvitationWithLinkSchema = InvitationSchema.extend({
+  token: InvitationToken.openapi({
+    description:
+      "The link's secret (256 bits), returned only here: on create and on resend. Stored only as a SHA-256 digest; never in a list, a get or a log. A resend replaces it.",
+  }),
+  inviteUrl: z.url().openapi({
+    description: "`INVITE_URL_BASE` with `?token=...`: the link to send the invitee.",
+    example: "https://app.example.com/invitations/accept?token=q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+  }),
+}).openapi("InvitationWithLink");
+
+/** What the holder of a link may see before accepting: no token, nothing about other invitations. */
+export const InvitationPreviewSchema = InvitationSchema.pick({
+  id: true,
+  organizationId: true,
+  email: true,
+  role: true,
+  status: true,
+  invitedBy: true,
+  createdAt: true,
+  expiresAt: true,
+}).openapi("InvitationPreview");
+
+export type InvitationPreview = z.infer<typeof InvitationPreviewSchema>;
 
 /**
  * The body of `POST /invitations`. Unknown fields are refused rather than ignored, so a typo such
@@ -70,6 +124,11 @@ export const CreateInvitationBodySchema = z
         example: "user@example.com",
       }),
     role: z.enum(ROLES).default("VIEWER").openapi({ description: "Role to assign (defaults to VIEWER)." }),
+    expiresInDays: z.number().int().min(1).max(30).optional().openapi({
+      description:
+        "Days until the invitation expires, 1 to 30. Defaults to the configured lifetime (`INVITATION_TTL_SECONDS`, 7 days). A resend gives the invitation the same lifetime again.",
+      example: 7,
+    }),
   })
   .openapi("CreateInvitationBody");
 
@@ -89,10 +148,56 @@ function integerQuery(options: { min: number; max?: number; fallback: number; de
     .openapi({ type: "integer", minimum: min, maximum: max, default: fallback, description });
 }
 
-/** Query of `GET /invitations`. Out-of-range values are refused, never clamped. */
+/** A query parameter of one or several values, repeated (`?status=A&status=B`) or comma-separated. */
+function valuesQuery<const T extends readonly [string, ...string[]]>(values: T, description: string) {
+  return z
+    .union([z.string(), z.array(z.string())])
+    .transform((value) => [...new Set((Array.isArray(value) ? value : [value]).flatMap((v) => v.split(",")))])
+    .pipe(z.array(z.enum(values)))
+    .optional()
+    .openapi({
+      type: "array",
+      items: { type: "string", enum: [...values] },
+      description: `${description} One or several, repeated or comma-separated.`,
+    });
+}
+
+const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}`] as const);
+
+/**
+ * Query of `GET /invitations`. Out-of-range values are refused, never clamped; filters combine
+ * (AND), and `total` counts what they match.
+ */
 export const ListInvitationsQuerySchema = z.object({
   page: integerQuery({ min: 1, fallback: 1, description: "Page number (1-indexed)." }),
   limit: integerQuery({ min: 1, max: 100, fallback: 20, description: "Items per page." }),
+  status: valuesQuery(
+    STATUSES,
+    "Only invitations in these effective statuses (a PENDING invitation past `expiresAt` is EXPIRED).",
+  ),
+  email: z.string().trim().toLowerCase().min(1).max(254).optional().openapi({
+    description: "Only invitations to this address (exact, case-insensitive).",
+    example: "user@example.com",
+  }),
+  role: valuesQuery(ROLES, "Only invitations granting these roles."),
+  invitedBy: z.string().min(1).max(255).optional().openapi({
+    description: "Only invitations sent by this user (token `sub`, exact).",
+    example: "user_2f9d1c",
+  }),
+  sort: z
+    .enum(SORTS)
+    .default("-createdAt")
+    .transform((sort) => ({
+      field: sort.replace(/^-/, "") as (typeof SORT_FIELDS)[number],
+      direction: sort.startsWith("-") ? ("desc" as const) : ("asc" as const),
+    }))
+    .openapi({
+      type: "string",
+      enum: [...SORTS],
+      default: "-createdAt",
+      description:
+        "Sort field, ascending; `-` in front for descending. Ties are broken by `createdAt` (for `email`) and then `id`, in the same direction, so pages are stable.",
+    }),
 });
 
 /** A page of invitations with the organization's totals. */
@@ -114,17 +219,36 @@ export const InvitationListSchema = z
   })
   .openapi("InvitationList");
 
+const InvitationId = z.uuid().toLowerCase();
+const idParam = { name: "id", in: "path" } as const;
+const idExample = "497f6eca-6276-4993-bfeb-53cbbbba6f08";
+
 /** Path of `DELETE /invitations/{id}`. Any UUID casing is accepted; ids are stored lower-case. */
 export const InvitationIdParamsSchema = z.object({
-  id: z
-    .uuid()
-    .toLowerCase()
-    .openapi({
-      param: { name: "id", in: "path" },
-      description: "The invitation's id. Anything that is not a UUID is `400 BAD_REQUEST`.",
-      example: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-    }),
+  id: InvitationId.openapi({
+    param: idParam,
+    description:
+      "The invitation's id. Anything that is not a UUID is `400 BAD_REQUEST`, as the contract says.",
+    example: idExample,
+  }),
 });
+
+/** Path of the other `/invitations/{id}` operations: a malformed id fails validation as any input does. */
+export const InvitationIdPathSchema = z.object({
+  id: InvitationId.openapi({
+    param: idParam,
+    description:
+      "The invitation's id, in any letter case. Anything that is not a UUID is `400 VALIDATION_ERROR`.",
+    example: idExample,
+  }),
+});
+
+export const LookupQuerySchema = z.object({ token: InvitationToken });
+
+/** The body of `POST /invitations/accept`. */
+export const AcceptInvitationBodySchema = z
+  .strictObject({ token: InvitationToken })
+  .openapi("AcceptInvitationBody");
 
 export const RevokedSchema = z
   .object({ message: z.string().openapi({ example: "Invitation revoked" }) })

@@ -15,16 +15,29 @@ export type Principal = {
   role: Role;
 };
 
+/** The caller of `POST /invitations/accept`: any signed-in user, with no organization needed. */
+export type Invitee = {
+  /** Token `sub`: recorded as `acceptedBy`. */
+  userId: string;
+  /** Token `email`, trimmed and lower-cased: must be the address the invitation was sent to. */
+  email: string;
+};
+
 /**
  * Claims a token must carry once its signature and dates check out. Hono's `verify` only checks
  * `exp` when present, so it is required here.
  */
-const ClaimsSchema = z.object({
-  sub: z.string().min(1),
+const BaseClaims = z.object({ sub: z.string().min(1), exp: z.number() });
+
+const MemberClaims = BaseClaims.extend({
   // Any 8-4-4-4-12 hex id: identity providers do not all mint RFC 9562 version/variant bits.
   org_id: z.guid(),
   role: z.enum(ROLES),
-  exp: z.number(),
+});
+
+const InviteeClaims = BaseClaims.extend({
+  email: z.string().trim().toLowerCase().min(1),
+  email_verified: z.boolean().optional(),
 });
 
 function unauthorized(description: string): ApiError {
@@ -55,17 +68,20 @@ function verificationKey(config: Config): Promise<CryptoKey> {
 /**
  * Verifies `Authorization: Bearer <JWT>`: HS256 only (the algorithm is pinned, so `none`, RS256
  * and friends are refused), signature with JWT_SECRET, `exp`/`nbf`/`iat`, and `iss`/`aud` when
- * configured. Sets the typed `principal`. Any failure is 401.
+ * configured, then the claims `schema` requires. Any failure is 401.
  */
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header("Authorization");
+async function verifiedClaims<T>(
+  header: string | undefined,
+  env: Env,
+  schema: z.ZodType<T, unknown>,
+): Promise<T> {
   if (!header) {
     throw new ApiError("UNAUTHORIZED", { headers: { "WWW-Authenticate": "Bearer" } });
   }
   const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(header);
   if (!match?.[1]) throw unauthorized("Malformed bearer token");
 
-  const config = readConfig(c.env);
+  const config = readConfig(env);
   let payload: unknown;
   try {
     payload = await verify(match[1], await verificationKey(config), {
@@ -76,14 +92,31 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   } catch {
     throw unauthorized("Token verification failed");
   }
-  const claims = ClaimsSchema.safeParse(payload);
+  const claims = schema.safeParse(payload);
   if (!claims.success) throw unauthorized("Token is missing required claims");
+  return claims.data;
+}
 
+/** A member of an organization (`sub`, `org_id`, `role`): sets the typed `principal`. */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, MemberClaims);
   c.set("principal", {
-    userId: claims.data.sub,
-    organizationId: claims.data.org_id.toLowerCase(),
-    role: claims.data.role,
+    userId: claims.sub,
+    organizationId: claims.org_id.toLowerCase(),
+    role: claims.role,
   });
+  await next();
+});
+
+/**
+ * Any signed-in user with an email address (`sub`, `email`; no organization needed): sets the
+ * typed `invitee`. `email_verified: false` is refused with 403.
+ */
+export const authenticateInvitee = createMiddleware<AppEnv>(async (c, next) => {
+  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, InviteeClaims);
+  // An address the identity provider has not verified proves nothing about who holds it.
+  if (claims.email_verified === false) throw new ApiError("EMAIL_NOT_VERIFIED");
+  c.set("invitee", { userId: claims.sub, email: claims.email });
   await next();
 });
 

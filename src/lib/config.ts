@@ -18,6 +18,10 @@ const ConfigSchema = z.object({
   JWT_AUDIENCE: optionalVar,
   /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
   INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
+  /** The page invitees open: `inviteUrl` is this with `?token=...` added. */
+  INVITE_URL_BASE: z.url({ protocol: /^https?$/, normalize: true }),
+  /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
+  RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export type Config = {
@@ -25,6 +29,8 @@ export type Config = {
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
   invitationTtlMs: number;
+  inviteUrlBase: string;
+  resendCooldownMs: number;
 };
 
 const cache = new WeakMap<object, Config>();
@@ -45,6 +51,8 @@ export function readConfig(env: Env): Config {
     jwtIssuer: parsed.data.JWT_ISSUER,
     jwtAudience: parsed.data.JWT_AUDIENCE,
     invitationTtlMs: parsed.data.INVITATION_TTL_SECONDS * 1000,
+    inviteUrlBase: parsed.data.INVITE_URL_BASE,
+    resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
   };
   cache.set(env, config);
   return config;

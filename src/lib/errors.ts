@@ -14,6 +14,16 @@ export const ERRORS = {
   },
   UNAUTHORIZED: { status: 401, error: "Unauthorized", message: "Unauthorized" },
   FORBIDDEN: { status: 403, error: "Forbidden", message: "Forbidden" },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    error: "Forbidden",
+    message: "Your email address is not verified",
+  },
+  INVITATION_EMAIL_MISMATCH: {
+    status: 403,
+    error: "Forbidden",
+    message: "This invitation was sent to a different email address",
+  },
   INVITATION_NOT_FOUND: { status: 404, error: "Not Found", message: "Invitation not found" },
   NOT_FOUND: { status: 404, error: "Not Found", message: "Route not found" },
   CONFLICT: {
@@ -21,7 +31,20 @@ export const ERRORS = {
     error: "Conflict",
     message: "A pending invitation already exists for this email",
   },
+  INVITATION_ALREADY_ACCEPTED: {
+    status: 409,
+    error: "Conflict",
+    message: "This invitation has already been accepted",
+  },
+  INVITATION_NOT_RESENDABLE: {
+    status: 409,
+    error: "Conflict",
+    message: "Only a pending or expired invitation can be resent",
+  },
+  INVITATION_EXPIRED: { status: 410, error: "Gone", message: "This invitation has expired" },
+  INVITATION_REVOKED: { status: 410, error: "Gone", message: "This invitation has been revoked" },
   PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
+  RATE_LIMITED: { status: 429, error: "Too Many Requests", message: "Too many requests" },
   INTERNAL_SERVER_ERROR: {
     status: 500,
     error: "Internal Server Error",
