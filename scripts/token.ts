@@ -2,6 +2,11 @@
  * Prints a bearer token signed with the local secret, for trying the API against `npm run dev`:
  *
  *   npm run token -- --role ORG_ADMIN [--org UUID] [--sub ID] [--ttl SECONDS] [--iss ISS] [--aud AUD]
+ *   npm run token -- --email EMAIL [--sub ID] [--ttl SECONDS]
+ *
+ * The first is a member of an organization; the second an invitee, as an identity provider signs
+ * a user in before they belong to any organization: `sub`, `email` and `email_verified: true`,
+ * and no `org_id` or `role` unless `--org` / `--role` are given as well.
  *
  * The secret (and JWT_ISSUER / JWT_AUDIENCE, when set) come from .dev.vars, or from
  * .dev.vars.example before the first `npm run dev` has created it.
@@ -16,8 +21,9 @@ const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"];
 
 const { values } = parseArgs({
   options: {
-    role: { type: "string", default: "ORG_ADMIN" },
-    org: { type: "string", default: DEMO_ORG_ID },
+    role: { type: "string" },
+    org: { type: "string" },
+    email: { type: "string" },
     sub: { type: "string" },
     ttl: { type: "string", default: "3600" },
     iss: { type: "string" },
@@ -25,7 +31,9 @@ const { values } = parseArgs({
   },
 });
 
-const role = values.role.toUpperCase();
+const invitee = values.email !== undefined;
+const member = !invitee || values.role !== undefined || values.org !== undefined;
+const role = (values.role ?? "ORG_ADMIN").toUpperCase();
 if (!ROLES.includes(role)) {
   console.error(`--role must be one of ${ROLES.join(", ")}`);
   process.exit(2);
@@ -45,12 +53,18 @@ if (!vars.JWT_SECRET) {
 
 const now = Math.floor(Date.now() / 1000);
 const payload: Record<string, unknown> = {
-  sub: values.sub ?? `user_${role.toLowerCase()}`,
-  org_id: values.org,
-  role,
+  sub: values.sub ?? (invitee ? `user_${values.email?.split("@")[0]}` : `user_${role.toLowerCase()}`),
   iat: now,
   exp: now + ttl,
 };
+if (member) {
+  payload.org_id = values.org ?? DEMO_ORG_ID;
+  payload.role = role;
+}
+if (invitee) {
+  payload.email = values.email;
+  payload.email_verified = true;
+}
 const iss = values.iss ?? vars.JWT_ISSUER;
 const aud = values.aud ?? vars.JWT_AUDIENCE;
 if (iss) payload.iss = iss;
