@@ -182,8 +182,28 @@ describe("authorization: the role matrix", () => {
       },
       ["ORG_ADMIN"],
     ],
+    [
+      "get",
+      async (token, org) => {
+        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-get@example.com");
+        return api(`/api/v1/invitations/${invitation.id}`, { token });
+      },
+      ["ORG_ADMIN", "OPERATOR"],
+    ],
+    [
+      "resend",
+      async (token, org) => {
+        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-resend@example.com");
+        // No cooldown, so the role is all that decides.
+        return fetchWith({ RESEND_COOLDOWN_SECONDS: "0" }, `/api/v1/invitations/${invitation.id}/resend`, {
+          method: "POST",
+          headers: bearer(token),
+        });
+      },
+      ["ORG_ADMIN"],
+    ],
   ];
-  const success: Record<string, number> = { list: 200, create: 201, revoke: 200 };
+  const success: Record<string, number> = { list: 200, create: 201, revoke: 200, get: 200, resend: 200 };
 
   for (const [operation, run, allowed] of operations) {
     for (const role of ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const) {
@@ -196,8 +216,8 @@ describe("authorization: the role matrix", () => {
         } else {
           await expectError(res, 403, "FORBIDDEN", "Forbidden", "Forbidden");
           if (operation !== "list") {
-            expect((await storedRows(who.org)).map((row) => row.status)).toEqual(
-              operation === "revoke" ? ["PENDING"] : [],
+            expect((await storedRows(who.org)).map((row) => [row.status, row.resend_count])).toEqual(
+              operation === "create" ? [] : [["PENDING", 0]],
             );
           }
         }
