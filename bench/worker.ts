@@ -56,13 +56,14 @@ const json = (body: unknown, status = 200) =>
 
 /** The application's SQL, as its repository issues it (kept in step by hand). */
 const SQL = {
-  page: `SELECT id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at
+  page: `SELECT id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at,
+                accepted_by, revoked_at, revoked_by, token_hash, resend_count, last_sent_at
          FROM invitations WHERE organization_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
   total: "SELECT total FROM organization_invitation_counts WHERE organization_id = ?",
   expireStale: `UPDATE invitations SET status = 'EXPIRED', updated_at = ?
                 WHERE organization_id = ? AND email = ? AND status = 'PENDING' AND expires_at <= ?`,
-  insert: `INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
-           VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, NULL) RETURNING *`,
+  insert: `INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, token_hash, last_sent_at)
+           VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?) RETURNING *`,
 };
 
 async function rawList(env: Env, url: URL): Promise<Response> {
@@ -94,7 +95,19 @@ async function rawCreate(env: Env, request: Request): Promise<Response> {
     db.prepare(SQL.expireStale).bind(now, org, email, now),
     db
       .prepare(SQL.insert)
-      .bind(crypto.randomUUID(), org, email, "VIEWER", "bench", now, now, now + 604_800_000),
+      // A unique stand-in for the link's digest: the SQL is the app's, the token's crypto is not.
+      .bind(
+        crypto.randomUUID(),
+        org,
+        email,
+        "VIEWER",
+        "bench",
+        now,
+        now,
+        now + 604_800_000,
+        crypto.randomUUID(),
+        now,
+      ),
   ]);
   const stats: Stats = { statements: results.length, rowsRead: 0, rowsWritten: 0 };
   for (const { meta } of results) {

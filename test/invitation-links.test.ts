@@ -7,6 +7,7 @@ import {
   caller,
   createWithLink,
   expectError,
+  fetchWith,
   type Invitation,
   list,
   newOrgId,
@@ -120,6 +121,46 @@ describe("invitation links", () => {
       expect(text).not.toContain(token);
       expect(text).not.toContain(hash);
     }
+  });
+
+  it("points inviteUrl at this Worker's own preview when INVITE_URL_BASE is not set", async () => {
+    const admin = await caller();
+    const res = await fetchWith({ INVITE_URL_BASE: "" }, "/api/v1/invitations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: INVITEE_EMAIL }),
+    });
+    expect(res.status).toBe(201);
+    const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
+    expect(inviteUrl).toBe(`http://localhost/api/v1/invitations/lookup?token=${token}`);
+    const preview = await api(new URL(inviteUrl).pathname + new URL(inviteUrl).search);
+    expect(preview.status).toBe(200);
+  });
+
+  it("keeps a query INVITE_URL_BASE already has, and adds the token to it", async () => {
+    const admin = await caller();
+    const res = await fetchWith(
+      { INVITE_URL_BASE: "https://app.example.com/join?lang=en" },
+      "/api/v1/invitations",
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ email: INVITEE_EMAIL }),
+      },
+    );
+    const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
+    expect(inviteUrl).toBe(`https://app.example.com/join?lang=en&token=${token}`);
+  });
+
+  it("answers 500, storing nothing, when INVITE_URL_BASE is not an http(s) URL", async () => {
+    const admin = await caller();
+    const res = await fetchWith({ INVITE_URL_BASE: "javascript:alert(1)" }, "/api/v1/invitations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: INVITEE_EMAIL }),
+    });
+    await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
+    expect(await storedRows(admin.org)).toEqual([]);
   });
 });
 

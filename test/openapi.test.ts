@@ -3,7 +3,10 @@ import { api } from "./helpers";
 
 type Operation = {
   security?: Record<string, string[]>[];
-  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { content?: Record<string, { schema: { $ref?: string } }>; headers?: Record<string, unknown> }
+  >;
   requestBody?: { required?: boolean };
 };
 type Document = {
@@ -83,6 +86,13 @@ describe("GET /openapi.json", () => {
     }
     expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
     expect(doc.paths["/api/v1/invitations/accept"]?.post?.requestBody?.required).toBe(true);
+    // The cooldown's 429 says when to come back; create and resend say not to cache the link.
+    const resend = doc.paths["/api/v1/invitations/{id}/resend"]?.post?.responses;
+    expect(Object.keys(resend?.["429"]?.headers ?? {})).toEqual(["Retry-After"]);
+    expect(Object.keys(resend?.["200"]?.headers ?? {})).toContain("Cache-Control");
+    expect(Object.keys(doc.paths["/api/v1/invitations"]?.post?.responses["201"]?.headers ?? {})).toContain(
+      "Cache-Control",
+    );
   });
 });
 

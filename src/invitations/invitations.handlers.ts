@@ -9,6 +9,9 @@ import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
 import type { Invitation, InvitationPreview } from "./invitations.schemas";
 
+/** The preview's path, where links point when no INVITE_URL_BASE is configured. */
+const LOOKUP_PATH = "/api/v1/invitations/lookup";
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
@@ -44,10 +47,14 @@ async function newLink() {
   return { token, tokenHash: await hashInvitationToken(token) };
 }
 
-/** The invitation with its link, as create and resend return it; never cached on the way. */
+/**
+ * The invitation with its link, as create and resend return it; never cached on the way. Without
+ * a configured INVITE_URL_BASE the link opens this Worker's own preview.
+ */
 function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: number) {
   c.header("Cache-Control", "no-store");
-  return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(readConfig(c.env).inviteUrlBase, token) };
+  const base = readConfig(c.env).inviteUrlBase ?? new URL(LOOKUP_PATH, c.req.url).href;
+  return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(base, token) };
 }
 
 export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv> = async (c) => {

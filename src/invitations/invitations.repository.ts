@@ -58,15 +58,22 @@ export function sentAtOf(row: InvitationRow): number {
   return row.lastSentAt ?? row.createdAt;
 }
 
+/** The stored statuses that can read as one of `statuses`: a stored PENDING reads as EXPIRED once due. */
+function storedStatuses(statuses: readonly Status[]): Status[] {
+  return statuses.includes("EXPIRED") && !statuses.includes("PENDING")
+    ? [...statuses, "PENDING"]
+    : [...statuses];
+}
+
 /**
- * Rows whose effective status is one of `statuses`: the stored statuses that can read as one of
- * them (a stored PENDING reads as EXPIRED once due), then the expiry decides between PENDING and
- * EXPIRED. `status` is the column, or the column kept from serving as an index (see the list).
+ * Rows whose effective status is one of `statuses`: a stored status that can read as one of them,
+ * then the expiry decides between PENDING and EXPIRED. `status` is the column, or the column kept
+ * from serving as an index (see the list).
  */
 function hasEffectiveStatus(status: SQLWrapper, statuses: readonly Status[], now: number): SQL | undefined {
   const pending = statuses.includes("PENDING");
   const expired = statuses.includes("EXPIRED");
-  const stored = inArray(status, expired && !pending ? [...statuses, "PENDING"] : [...statuses]);
+  const stored = inArray(status, storedStatuses(statuses));
   if (pending === expired) return stored;
   return and(
     stored,
@@ -109,25 +116,41 @@ export async function listInvitations(
   query: ListQuery,
 ): Promise<{ rows: InvitationRow[]; total: number }> {
   const { limit, offset, statuses, email, roles, invitedBy, sort, now } = query;
-  // Each filter present, the most selective first, as a condition on its column.
-  const terms: ((column: (c: AnyColumn) => SQLWrapper) => SQL | undefined)[] = [];
-  if (email !== undefined) terms.push((column) => eq(column(invitations.email), email));
-  if (invitedBy !== undefined) terms.push((column) => eq(column(invitations.invitedBy), invitedBy));
-  if (statuses) terms.push((column) => hasEffectiveStatus(column(invitations.status), statuses, now));
-  if (roles) terms.push((column) => inArray(column(invitations.role), [...roles]));
-  const filtered = terms.length > 0;
+  // Each filter present, the most selective first: its condition on its column, and whether it
+  // pins the column to one value (so its index, (organization_id, column, created_at, id), lists
+  // the matches in createdAt order).
+  type Term = { condition: (column: (c: AnyColumn) => SQLWrapper) => SQL | undefined; single: boolean };
+  const terms: Term[] = [];
+  if (email !== undefined) terms.push({ condition: (c) => eq(c(invitations.email), email), single: true });
+  if (invitedBy !== undefined) {
+    terms.push({ condition: (c) => eq(c(invitations.invitedBy), invitedBy), single: true });
+  }
+  if (statuses) {
+    terms.push({
+      condition: (c) => hasEffectiveStatus(c(invitations.status), statuses, now),
+      single: storedStatuses(statuses).length === 1,
+    });
+  }
+  if (roles)
+    terms.push({ condition: (c) => inArray(c(invitations.role), [...roles]), single: roles.length === 1 });
+  const [first] = terms;
   // SQLite has no statistics here, so its planner cannot tell an email that matches one row from
   // a role that a third of the organization has, and will take the plain list index to save
   // sorting a few rows, reading the whole organization to find them. So the plan is spelled out
   // with `+column`, SQLite's documented way to keep an index from serving a term: the first
-  // filter's index is searched and the other filters only sift what it finds; filtered, the sort
-  // keys are `+column` too, so no index can win by saving the sort. Unfiltered, the index that
-  // serves the ORDER BY is the right one.
+  // filter's index is searched and the other filters only sift what it finds. Its index also
+  // serves the sort when it pins one value and the sort is by createdAt (or by the email it
+  // pins); otherwise the sort keys are `+column` too, so no index can win by saving the sort.
+  // Unfiltered, the index that serves the ORDER BY is the right one.
   const unindexed = (column: AnyColumn) => sql`+${column}`;
-  const filters = terms.map((term, i) => term(i === 0 ? (column) => column : unindexed));
+  const filters = terms.map((term, i) => term.condition(i === 0 ? (column) => column : unindexed));
   const where = and(eq(invitations.organizationId, organizationId), ...filters);
+  const filtered = first !== undefined;
+  const sortServed =
+    !first ||
+    (first.single && (sort.field === "createdAt" || (sort.field === "email" && email !== undefined)));
   const direction = sort.direction === "asc" ? asc : desc;
-  const sortKey = (column: AnyColumn) => direction(filtered ? unindexed(column) : column);
+  const sortKey = (column: AnyColumn) => direction(sortServed ? column : unindexed(column));
   const total = filtered
     ? db.select({ total: count() }).from(invitations).where(where)
     : db

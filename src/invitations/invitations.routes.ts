@@ -168,6 +168,11 @@ export const resendInvitation = createRoute({
       [
         "RATE_LIMITED",
         "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",
+        z.object({
+          "Retry-After": z
+            .string()
+            .openapi({ description: "Seconds until the invitation can be resent.", example: "45" }),
+        }),
       ],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
     ),

@@ -28,10 +28,11 @@ export const InvitationSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp.openapi({
       description:
-        "When the stored record last changed: on create, revoke, and when the expiry sweep records an expiry.",
+        "When the stored record last changed: on create, resend, revoke and accept, and when an expiry is recorded (by the sweep, or by a new invitation or resend to the same email).",
     }),
     expiresAt: Timestamp.openapi({
-      description: "`createdAt` plus the configured lifetime (7 days by default).",
+      description:
+        "When the invitation stops being acceptable: the time of the last send (`lastSentAt`) plus its lifetime (`expiresInDays`, or the configured default of 7 days).",
     }),
     acceptedAt: Timestamp.nullable().openapi({ description: "`null` until the invitation is accepted." }),
     acceptedBy: z

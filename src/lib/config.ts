@@ -18,8 +18,11 @@ const ConfigSchema = z.object({
   JWT_AUDIENCE: optionalVar,
   /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
   INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
-  /** The page invitees open: `inviteUrl` is this with `?token=...` added. */
-  INVITE_URL_BASE: z.url({ protocol: /^https?$/, normalize: true }),
+  /**
+   * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
+   * Worker's own preview (`/api/v1/invitations/lookup`).
+   */
+  INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
   RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
@@ -29,7 +32,7 @@ export type Config = {
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
   invitationTtlMs: number;
-  inviteUrlBase: string;
+  inviteUrlBase: string | undefined;
   resendCooldownMs: number;
 };
 

@@ -101,11 +101,12 @@ function envelope(code: ErrorCode, message: string, details: ErrorDetails): Erro
   return { code, details, error, message, statusCode: status };
 }
 
-function errorResponse(code: ErrorCode, description: string) {
+function errorResponse(code: ErrorCode, description: string, headers?: z.ZodObject) {
   const { status, error, message } = ERRORS[code];
   return {
     status,
     description,
+    ...(headers && { headers }),
     content: {
       "application/json": {
         schema: ErrorSchema,
@@ -116,17 +117,18 @@ function errorResponse(code: ErrorCode, description: string) {
 }
 
 /**
- * OpenAPI error responses, keyed by status, to spread into a route's `responses`. Where two codes
- * share a status the first is the example and the description names both.
+ * OpenAPI error responses, keyed by status, to spread into a route's `responses`: each code with
+ * its description and, optionally, the headers it sends. Where two codes share a status the first
+ * is the example and the description names both.
  */
-export function errorResponses<C extends ErrorCode>(...entries: [C, string][]) {
+export function errorResponses<C extends ErrorCode>(...entries: [C, string, z.ZodObject?][]) {
   const responses: Record<number, ReturnType<typeof errorResponse>> = {};
-  for (const [code, description] of entries) {
+  for (const [code, description, headers] of entries) {
     const status = ERRORS[code].status;
     const existing = responses[status];
     responses[status] = existing
       ? { ...existing, description: `${existing.description} Or: ${description}` }
-      : errorResponse(code, description);
+      : errorResponse(code, description, headers);
   }
   return responses;
 }
