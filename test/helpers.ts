@@ -99,6 +99,26 @@ export function overrideD1<T extends D1Database | D1DatabaseSession>(
   });
 }
 
+/**
+ * Requests `path` as `who` through the Worker's entry, and counts the rows D1 reports reading for
+ * it (`meta.rows_read` of every batch on the request's session: D1's billing unit).
+ */
+export async function fetchCountingRowsRead(who: { token: string }, path: string) {
+  let rowsRead = 0;
+  const counting = overrideD1(env.DB, {
+    withSession: (target, constraint) =>
+      overrideD1(target.withSession(constraint), {
+        batch: async (session, statements) => {
+          const results = await session.batch(statements);
+          for (const { meta } of results) rowsRead += meta.rows_read;
+          return results;
+        },
+      }),
+  });
+  const res = await fetchWith({ DB: counting }, path, { headers: { Authorization: `Bearer ${who.token}` } });
+  return { res, rowsRead };
+}
+
 /** Every stored invitation, across organizations: for "a refused request stores nothing". */
 export async function countAllRows(): Promise<number> {
   const row = await env.DB.prepare("SELECT count(*) AS n FROM invitations").first<{ n: number }>();

@@ -6,6 +6,7 @@ import {
   caller,
   createWithLink,
   expectError,
+  fetchCountingRowsRead,
   fetchWith,
   type Invitation,
   type ListBody,
@@ -344,20 +345,7 @@ describe("GET /api/v1/invitations filtered cost", () => {
     expectedTotals["?role=VIEWER"] = 3_000;
     expectedTotals["?status=PENDING"] = 3_000;
     for (const [query, total] of Object.entries(expectedTotals)) {
-      let rowsRead = 0;
-      const counting = overrideD1(env.DB, {
-        withSession: (target, constraint) =>
-          overrideD1(target.withSession(constraint), {
-            batch: async (session, statements) => {
-              const results = await session.batch(statements);
-              for (const { meta } of results) rowsRead += meta.rows_read;
-              return results;
-            },
-          }),
-      });
-      const res = await fetchWith({ DB: counting }, `/api/v1/invitations${query}`, {
-        headers: { Authorization: `Bearer ${admin.token}` },
-      });
+      const { res, rowsRead } = await fetchCountingRowsRead(admin, `/api/v1/invitations${query}`);
       expect(res.status).toBe(200);
       const body = await res.json<ListBody>();
       expect(body.meta.total, query).toBe(total);

@@ -6,11 +6,10 @@ import {
   caller,
   createInvitation,
   expectError,
-  fetchWith,
+  fetchCountingRowsRead,
   type Invitation,
   type ListBody,
   list,
-  overrideD1,
   seedPending,
 } from "./helpers";
 
@@ -152,20 +151,7 @@ describe("GET /api/v1/invitations", () => {
     const admin = await caller();
     const now = Date.now();
     await seedPending(admin.org, 3_000, now, now + 60_000);
-    let rowsRead = 0;
-    const counting = overrideD1(env.DB, {
-      withSession: (target, constraint) =>
-        overrideD1(target.withSession(constraint), {
-          batch: async (session, statements) => {
-            const results = await session.batch(statements);
-            for (const { meta } of results) rowsRead += meta.rows_read;
-            return results;
-          },
-        }),
-    });
-    const res = await fetchWith({ DB: counting }, "/api/v1/invitations?limit=20", {
-      headers: { Authorization: `Bearer ${admin.token}` },
-    });
+    const { res, rowsRead } = await fetchCountingRowsRead(admin, "/api/v1/invitations?limit=20");
     expect(res.status).toBe(200);
     expect((await res.json<ListBody>()).meta).toEqual({ limit: 20, page: 1, total: 3_000, totalPages: 150 });
     // 20 rows for the page and one for the total; a count(*) would read all 3,000.

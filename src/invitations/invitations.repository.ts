@@ -131,8 +131,9 @@ export async function listInvitations(
       single: storedStatuses(statuses).length === 1,
     });
   }
-  if (roles)
+  if (roles) {
     terms.push({ condition: (c) => inArray(c(invitations.role), [...roles]), single: roles.length === 1 });
+  }
   const [first] = terms;
   // SQLite has no statistics here, so its planner cannot tell an email that matches one row from
   // a role that a third of the organization has, and will take the plain list index to save
