@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  acceptAs,
   api,
   caller,
   createInvitation,
   createWithLink,
   expectError,
   type Invitation,
-  signToken,
   storedRows,
 } from "./helpers";
 
@@ -96,16 +96,7 @@ describe("GET /api/v1/invitations/{id}", () => {
     const { token, inviteUrl: _url, ...invitation } = await createWithLink(admin, "joiner@example.com");
     const acceptedAt = new Date(Date.parse(invitation.createdAt) + 5_000).toISOString();
     vi.setSystemTime(Date.parse(acceptedAt));
-    const invitee = await signToken({
-      sub: "user_invitee",
-      claims: { email: "joiner@example.com", org_id: undefined, role: undefined },
-    });
-    const accept = await api("/api/v1/invitations/accept", {
-      method: "POST",
-      token: invitee,
-      json: { token },
-    });
-    expect(accept.status).toBe(200);
+    await acceptAs("joiner@example.com", token);
 
     const res = await get(admin.token, invitation.id);
     expect(await res.json()).toEqual({

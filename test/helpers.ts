@@ -180,6 +180,22 @@ export async function list(who: Caller, query = ""): Promise<ListBody> {
   return res.json();
 }
 
+/** A signed-in user with an email and no organization, as an invitee's identity provider issues. */
+export function inviteeToken(email = "invitee@example.com", claims: Record<string, unknown> = {}) {
+  return signToken({ sub: "user_invitee", claims: { email, org_id: undefined, role: undefined, ...claims } });
+}
+
+/** Accepts, as the invitee `email`, the invitation whose link carries `token`; fails the test unless 200. */
+export async function acceptAs(email: string, token: string): Promise<Invitation> {
+  const res = await api("/api/v1/invitations/accept", {
+    method: "POST",
+    token: await inviteeToken(email),
+    json: { token },
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
 /** The whole error envelope a response must carry. */
 export async function expectError(
   res: Response,

@@ -9,6 +9,7 @@ import {
   expectError,
   fetchWith,
   type Invitation,
+  inviteeToken,
   list,
   newOrgId,
   runSweep,
@@ -23,11 +24,6 @@ const UNKNOWN_TOKEN = "A".repeat(43);
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A signed-in user with an email and no organization, as an invitee's identity provider issues. */
-function inviteeToken(email = INVITEE_EMAIL, claims: Record<string, unknown> = {}) {
-  return signToken({ sub: INVITEE_SUB, claims: { email, org_id: undefined, role: undefined, ...claims } });
-}
 
 /** An admin of a fresh organization, one invitation to `email`, and the secret of its link. */
 async function invited(
@@ -123,42 +119,34 @@ describe("invitation links", () => {
     }
   });
 
-  it("points inviteUrl at this Worker's own preview when INVITE_URL_BASE is not set", async () => {
-    const admin = await caller();
-    const res = await fetchWith({ INVITE_URL_BASE: "" }, "/api/v1/invitations", {
+  /** Creates an invitation to the invitee through a Worker configured with INVITE_URL_BASE `base`. */
+  function createWithBase(admin: Caller, base: string) {
+    return fetchWith({ INVITE_URL_BASE: base }, "/api/v1/invitations", {
       method: "POST",
       headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ email: INVITEE_EMAIL }),
     });
+  }
+
+  it("points inviteUrl at this Worker's own preview when INVITE_URL_BASE is not set", async () => {
+    const res = await createWithBase(await caller(), "");
     expect(res.status).toBe(201);
     const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
     expect(inviteUrl).toBe(`http://localhost/api/v1/invitations/lookup?token=${token}`);
-    const preview = await api(new URL(inviteUrl).pathname + new URL(inviteUrl).search);
-    expect(preview.status).toBe(200);
+    const { pathname, search } = new URL(inviteUrl);
+    expect((await api(pathname + search)).status).toBe(200);
   });
 
   it("keeps a query INVITE_URL_BASE already has, and adds the token to it", async () => {
-    const admin = await caller();
-    const res = await fetchWith(
-      { INVITE_URL_BASE: "https://app.example.com/join?lang=en" },
-      "/api/v1/invitations",
-      {
-        method: "POST",
-        headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ email: INVITEE_EMAIL }),
-      },
-    );
+    const res = await createWithBase(await caller(), "https://app.example.com/join?lang=en");
+    expect(res.status).toBe(201);
     const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
     expect(inviteUrl).toBe(`https://app.example.com/join?lang=en&token=${token}`);
   });
 
   it("answers 500, storing nothing, when INVITE_URL_BASE is not an http(s) URL", async () => {
     const admin = await caller();
-    const res = await fetchWith({ INVITE_URL_BASE: "javascript:alert(1)" }, "/api/v1/invitations", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ email: INVITEE_EMAIL }),
-    });
+    const res = await createWithBase(admin, "javascript:alert(1)");
     await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
     expect(await storedRows(admin.org)).toEqual([]);
   });

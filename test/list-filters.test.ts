@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  acceptAs,
   api,
   type Caller,
   caller,
@@ -64,16 +65,7 @@ beforeAll(async () => {
   ).toBe(200);
   at(1);
   const bob = await create(one, "bob@example.com", "OPERATOR");
-  const invitee = await signToken({
-    sub: "user_bob",
-    claims: { email: "bob@example.com", org_id: undefined },
-  });
-  const accepted = await api("/api/v1/invitations/accept", {
-    method: "POST",
-    token: invitee,
-    json: { token: bob.token },
-  });
-  expect(accepted.status).toBe(200);
+  await acceptAs("bob@example.com", bob.token);
   at(2);
   const carol = await create(two, "carol@example.com", "ORG_ADMIN", 1);
   at(3);

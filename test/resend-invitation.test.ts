@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
+  acceptAs,
   api,
   type Caller,
   caller,
@@ -11,7 +12,6 @@ import {
   type InvitationWithLink,
   list,
   runSweep,
-  signToken,
   storedRows,
 } from "./helpers";
 
@@ -241,16 +241,7 @@ describe("POST /api/v1/invitations/{id}/resend", () => {
 
   it("returns 409 INVITATION_NOT_RESENDABLE for an accepted invitation, and changes nothing", async () => {
     const { created, createdAt, at } = await setUp("accepted@example.com");
-    const invitee = await signToken({
-      sub: "user_invitee",
-      claims: { email: "accepted@example.com", org_id: undefined, role: undefined },
-    });
-    const accept = await api("/api/v1/invitations/accept", {
-      method: "POST",
-      token: invitee,
-      json: { token: created.token },
-    });
-    expect(accept.status).toBe(200);
+    await acceptAs("accepted@example.com", created.token);
     const later = await at(createdAt + COOLDOWN + 1_000);
 
     await expectRefused(later, created.id, notResendable("ACCEPTED"));
