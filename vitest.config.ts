@@ -22,6 +22,17 @@ export default defineConfig(async () => {
             INVITE_URL_BASE: "https://app.example.com/invitations/accept",
             RESEND_COOLDOWN_SECONDS: "60",
             TEST_MIGRATIONS: migrations,
+            // Runs per property in test/properties.test.ts; FUZZ_RUNS=20000 npm test for more.
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          },
+          // wrangler.toml's limits would throttle a test file's many requests from one caller, so
+          // the suite runs with limits it never reaches, and test/rate-limit.test.ts swaps in the
+          // tight TEST_ ones (the same local rate limiter, small numbers).
+          ratelimits: {
+            RATE_LIMIT_READS: { namespace_id: "1101", simple: { limit: 1_000_000, period: 60 } },
+            RATE_LIMIT_WRITES: { namespace_id: "1102", simple: { limit: 1_000_000, period: 60 } },
+            TEST_RATE_LIMIT_READS: { namespace_id: "9101", simple: { limit: 5, period: 60 } },
+            TEST_RATE_LIMIT_WRITES: { namespace_id: "9102", simple: { limit: 2, period: 60 } },
           },
         },
       }),

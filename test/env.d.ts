@@ -9,6 +9,10 @@ declare global {
     /** Bindings only the test runtime has (see vitest.config.ts). */
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Runs per property (test/properties.test.ts); empty means the default. */
+      FUZZ_RUNS: string;
+      TEST_RATE_LIMIT_READS: RateLimit;
+      TEST_RATE_LIMIT_WRITES: RateLimit;
     }
   }
 }
