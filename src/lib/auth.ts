@@ -1,10 +1,18 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { verify } from "hono/jwt";
+import { decode, verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
 import { type Config, readConfig } from "./config";
 import type { AppEnv } from "./create-router";
 import { ApiError } from "./errors";
+import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
+import { type Logger, withFields } from "./log";
+
+/** A logger whose lines carry this request's id. */
+export function requestLogger(c: Context<AppEnv>): Logger {
+  return withFields({ requestId: c.get("requestId") });
+}
 
 /** The caller, as established by a verified bearer token. */
 export type Principal = {
@@ -47,51 +55,116 @@ function unauthorized(description: string): ApiError {
   });
 }
 
-const keys = new WeakMap<Config, Promise<CryptoKey>>();
+const hmacKeys = new WeakMap<Config, Promise<CryptoKey>>();
 
 /** JWT_SECRET imported once per isolate (and configuration), not on every request. */
-function verificationKey(config: Config): Promise<CryptoKey> {
-  let key = keys.get(config);
+function hmacKey(config: Config, secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(config);
   if (!key) {
     key = crypto.subtle.importKey(
       "raw",
-      new TextEncoder().encode(config.jwtSecret),
+      new TextEncoder().encode(secret),
       { name: "HMAC", hash: "SHA-256" },
       false,
       ["verify"],
     );
-    keys.set(config, key);
+    hmacKeys.set(config, key);
   }
   return key;
 }
 
+const jwksCaches = new WeakMap<Config, JwksCache>();
+
+function jwksCache(config: Config, url: string): JwksCache {
+  let cache = jwksCaches.get(config);
+  if (!cache) {
+    cache = new JwksCache(url, config.jwksCacheMs);
+    jwksCaches.set(config, cache);
+  }
+  return cache;
+}
+
 /**
- * Verifies `Authorization: Bearer <JWT>`: HS256 only (the algorithm is pinned, so `none`, RS256
- * and friends are refused), signature with JWT_SECRET, `exp`/`nbf`/`iat`, and `iss`/`aud` when
- * configured, then the claims `schema` requires. Any failure is 401.
+ * The key that may verify this token, chosen by the header and bound to one algorithm: HS256 only
+ * with JWT_SECRET; RS256/ES256 only with the JWKS key its `kid` names (or the set's only key),
+ * and only with the algorithm that key is for. So `none`, HS256 signed with a public key, a
+ * missing `kid` among several keys, and a key used with another algorithm all find no key.
+ */
+async function keyFor(token: string, config: Config, log: Logger) {
+  let header: Record<string, unknown>;
+  try {
+    header = decode(token).header as unknown as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const { alg, kid } = header;
+  if (alg === "HS256" && config.jwtSecret) {
+    return { alg, key: await hmacKey(config, config.jwtSecret) } as const;
+  }
+  const isJwksAlg = (JWKS_ALGORITHMS as readonly unknown[]).includes(alg);
+  if (config.jwksUrl && isJwksAlg && (kid === undefined || typeof kid === "string")) {
+    const found = await jwksCache(config, config.jwksUrl).keyFor({ kid, alg: alg as string }, log);
+    return found && ({ alg: found.alg, key: found.key } as const);
+  }
+  return undefined;
+}
+
+const TimeClaims = z.object({
+  exp: z.number(),
+  nbf: z.number().optional(),
+  iat: z.number().optional(),
+});
+
+/**
+ * `exp` (required), `nbf` and `iat` against the clock, each with `skew` seconds of leeway: an
+ * expired token is refused from `exp + skew` on (Hono's own date checks have no leeway, so they
+ * are off and these run instead).
+ */
+function datesValid(payload: unknown, skew: number): boolean {
+  const dates = TimeClaims.safeParse(payload);
+  if (!dates.success) return false;
+  const now = Math.floor(Date.now() / 1000);
+  const { exp, nbf, iat } = dates.data;
+  return (
+    now < exp + skew && (nbf === undefined || nbf <= now + skew) && (iat === undefined || iat <= now + skew)
+  );
+}
+
+/**
+ * Verifies `Authorization: Bearer <JWT>`: the key and algorithm chosen as `keyFor` says, the
+ * signature, `exp`/`nbf`/`iat` with the configured clock skew, `iss`/`aud` when configured, then
+ * the claims `schema` requires. Any failure is 401.
  */
 async function verifiedClaims<T>(
   header: string | undefined,
   env: Env,
   schema: z.ZodType<T, unknown>,
+  log: Logger,
 ): Promise<T> {
   if (!header) {
     throw new ApiError("UNAUTHORIZED", { headers: { "WWW-Authenticate": "Bearer" } });
   }
   const match = /^Bearer +([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(header);
   if (!match?.[1]) throw unauthorized("Malformed bearer token");
+  const token = match[1];
 
   const config = readConfig(env);
+  const key = await keyFor(token, config, log);
+  if (!key) throw unauthorized("Token verification failed");
   let payload: unknown;
   try {
-    payload = await verify(match[1], await verificationKey(config), {
-      alg: "HS256",
+    payload = await verify(token, key.key, {
+      alg: key.alg,
       iss: config.jwtIssuer,
       aud: config.jwtAudience,
+      exp: false,
+      nbf: false,
+      iat: false,
     });
   } catch {
     throw unauthorized("Token verification failed");
   }
+  if (!datesValid(payload, config.clockSkewSeconds)) throw unauthorized("Token is expired or not yet valid");
   const claims = schema.safeParse(payload);
   if (!claims.success) throw unauthorized("Token is missing required claims");
   return claims.data;
@@ -99,7 +172,7 @@ async function verifiedClaims<T>(
 
 /** A member of an organization (`sub`, `org_id`, `role`): sets the typed `principal`. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, MemberClaims);
+  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, MemberClaims, requestLogger(c));
   c.set("principal", {
     userId: claims.sub,
     organizationId: claims.org_id.toLowerCase(),
@@ -113,7 +186,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
  * typed `invitee`. `email_verified: false` is refused with 403.
  */
 export const authenticateInvitee = createMiddleware<AppEnv>(async (c, next) => {
-  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, InviteeClaims);
+  const claims = await verifiedClaims(c.req.header("Authorization"), c.env, InviteeClaims, requestLogger(c));
   // An address the identity provider has not verified proves nothing about who holds it.
   if (claims.email_verified === false) throw new ApiError("EMAIL_NOT_VERIFIED");
   c.set("invitee", { userId: claims.sub, email: claims.email });

@@ -11,29 +11,69 @@ const optionalVar = z
  * The Worker's configuration, validated once per `env` object. `wrangler.toml` [vars] and secrets
  * arrive as strings, so numbers are parsed here rather than wherever they are used.
  */
-const ConfigSchema = z.object({
-  /** HS256 key for bearer tokens. RFC 7518 §3.2: at least as long as the hash, 32 bytes. */
-  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
-  JWT_ISSUER: optionalVar,
-  JWT_AUDIENCE: optionalVar,
-  /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
-  INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
-  /**
-   * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
-   * Worker's own preview (`/api/v1/invitations/lookup`).
-   */
-  INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
-  RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
-});
+const ConfigSchema = z
+  .object({
+    /** HS256 key for bearer tokens. RFC 7518 §3.2: at least as long as the hash, 32 bytes. */
+    JWT_SECRET: optionalVar.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    /** Where the identity provider publishes its public keys (RS256, ES256), e.g. .../.well-known/jwks.json. */
+    JWT_JWKS_URL: optionalVar.pipe(z.url({ protocol: /^https$/ }).optional()),
+    /** How long a fetched key set is used before it is fetched again. */
+    JWT_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** Leeway for `exp`, `nbf` and `iat` against clocks that disagree a little. */
+    JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    JWT_ISSUER: optionalVar,
+    JWT_AUDIENCE: optionalVar,
+    /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
+    INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
+    /**
+     * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
+     * Worker's own preview (`/api/v1/invitations/lookup`).
+     */
+    INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
+    RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+    /**
+     * Browser origins allowed to call the API (CORS), comma-separated, e.g.
+     * "https://admin.example.com,https://app.example.com". Empty: no cross-origin access.
+     */
+    CORS_ORIGINS: optionalVar.pipe(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(",")
+            .map((origin) => origin.trim())
+            .filter(Boolean),
+        )
+        .pipe(
+          z.array(
+            z
+              .url({ protocol: /^https?$/ })
+              .refine(
+                (origin) => new URL(origin).origin === origin,
+                "must be an origin: scheme://host[:port]",
+              ),
+          ),
+        )
+        .optional(),
+    ),
+  })
+  .refine((vars) => vars.JWT_SECRET || vars.JWT_JWKS_URL, {
+    message: "set JWT_SECRET (HS256), JWT_JWKS_URL (RS256/ES256), or both",
+    path: ["JWT_SECRET"],
+  });
 
 export type Config = {
-  jwtSecret: string;
+  jwtSecret: string | undefined;
+  jwksUrl: string | undefined;
+  jwksCacheMs: number;
+  clockSkewSeconds: number;
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
   invitationTtlMs: number;
   inviteUrlBase: string | undefined;
   resendCooldownMs: number;
+  corsOrigins: string[];
 };
 
 const cache = new WeakMap<object, Config>();
@@ -51,11 +91,15 @@ export function readConfig(env: Env): Config {
   }
   const config: Config = {
     jwtSecret: parsed.data.JWT_SECRET,
+    jwksUrl: parsed.data.JWT_JWKS_URL,
+    jwksCacheMs: parsed.data.JWT_JWKS_CACHE_SECONDS * 1000,
+    clockSkewSeconds: parsed.data.JWT_CLOCK_SKEW_SECONDS,
     jwtIssuer: parsed.data.JWT_ISSUER,
     jwtAudience: parsed.data.JWT_AUDIENCE,
     invitationTtlMs: parsed.data.INVITATION_TTL_SECONDS * 1000,
     inviteUrlBase: parsed.data.INVITE_URL_BASE,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
+    corsOrigins: parsed.data.CORS_ORIGINS ?? [],
   };
   cache.set(env, config);
   return config;

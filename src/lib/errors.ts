@@ -3,6 +3,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./create-router";
+import { describeError, log } from "./log";
 
 /** Every error the API can answer with: its HTTP status, reason phrase and default message. */
 export const ERRORS = {
@@ -194,16 +195,13 @@ function fromHttpException(err: HTTPException): ApiError {
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) return renderError(c, err);
   if (err instanceof HTTPException && err.status < 500) return renderError(c, fromHttpException(err));
-  console.error(
-    JSON.stringify({
-      level: "error",
-      message: "Unhandled error",
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
-    }),
-  );
+  // The path, never the query string: a preview's URL carries an invitation's secret.
+  log("error", "Unhandled error", {
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    path: c.req.path,
+    error: describeError(err),
+  });
   return renderError(c, new ApiError("INTERNAL_SERVER_ERROR"));
 };
 
