@@ -53,10 +53,15 @@ describe("GET /openapi.json", () => {
     const doc = await (await api("/openapi.json")).json<Document>();
     const bearer = [{ bearerAuth: [] }];
     const expected: [string, string, string[], object[]][] = [
-      ["/api/v1/invitations", "get", ["200", "400", "401", "403", "500"], bearer],
-      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "500"], bearer],
-      ["/api/v1/invitations/{id}", "get", ["200", "400", "401", "403", "404", "500"], bearer],
-      ["/api/v1/invitations/{id}", "delete", ["200", "400", "401", "403", "404", "413", "500"], bearer],
+      ["/api/v1/invitations", "get", ["200", "400", "401", "403", "429", "500"], bearer],
+      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "429", "500"], bearer],
+      ["/api/v1/invitations/{id}", "get", ["200", "400", "401", "403", "404", "429", "500"], bearer],
+      [
+        "/api/v1/invitations/{id}",
+        "delete",
+        ["200", "400", "401", "403", "404", "413", "429", "500"],
+        bearer,
+      ],
       [
         "/api/v1/invitations/{id}/resend",
         "post",
@@ -64,11 +69,11 @@ describe("GET /openapi.json", () => {
         bearer,
       ],
       // The link's token is the credential: no bearer token.
-      ["/api/v1/invitations/lookup", "get", ["200", "400", "404", "500"], []],
+      ["/api/v1/invitations/lookup", "get", ["200", "400", "404", "429", "500"], []],
       [
         "/api/v1/invitations/accept",
         "post",
-        ["200", "400", "401", "403", "404", "409", "410", "413", "500"],
+        ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
         bearer,
       ],
     ];
@@ -86,9 +91,18 @@ describe("GET /openapi.json", () => {
     }
     expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
     expect(doc.paths["/api/v1/invitations/accept"]?.post?.requestBody?.required).toBe(true);
-    // The cooldown's 429 says when to come back; create and resend say not to cache the link.
+    // Every 429 (rate limit, resend cooldown) says when to come back; create and resend say not
+    // to cache the link.
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods ?? {})) {
+        const tooMany = (operation as { responses?: Record<string, { headers?: object }> }).responses?.[
+          "429"
+        ];
+        if (path.startsWith("/api/"))
+          expect(Object.keys(tooMany?.headers ?? {}), `${method} ${path}`).toEqual(["Retry-After"]);
+      }
+    }
     const resend = doc.paths["/api/v1/invitations/{id}/resend"]?.post?.responses;
-    expect(Object.keys(resend?.["429"]?.headers ?? {})).toEqual(["Retry-After"]);
     expect(Object.keys(resend?.["200"]?.headers ?? {})).toContain("Cache-Control");
     expect(Object.keys(doc.paths["/api/v1/invitations"]?.post?.responses["201"]?.headers ?? {})).toContain(
       "Cache-Control",

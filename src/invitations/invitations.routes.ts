@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
-import { commonErrors, errorResponses } from "../lib/errors";
+import { commonErrors, errorResponses, rateLimitedError } from "../lib/errors";
+import { rateLimit } from "../lib/rate-limit";
 import {
   AcceptInvitationBodySchema,
   CreateInvitationBodySchema,
@@ -32,7 +33,7 @@ export const listInvitations = createRoute({
   summary: "List invitations",
   description:
     "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending) unless `sort` says otherwise, stable across pages. Filters combine (all must match) and `meta.total` counts what they match. A page past the end is `200` with `data: []` and the true `meta`. Roles: ORG_ADMIN, OPERATOR.",
-  middleware: [authenticate, requireRole("ORG_ADMIN", "OPERATOR")] as const,
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN", "OPERATOR")] as const,
   request: { query: ListInvitationsQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
     200: {
@@ -58,7 +59,7 @@ export const createInvitation = createRoute({
   summary: "Create an invitation",
   description:
     "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The response carries the invitation link (`token`, `inviteUrl`) for your mailer: this and a resend are the only times it is shown. The service sends no mail itself. Role: ORG_ADMIN.",
-  middleware: [authenticate, requireRole("ORG_ADMIN")] as const,
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,
     body: {
@@ -95,7 +96,7 @@ export const revokeInvitation = createRoute({
   summary: "Revoke an invitation",
   description:
     "Revokes a PENDING, unexpired invitation of the caller's organization; it becomes REVOKED. An id of another organization is `404`, exactly as if it did not exist. Role: ORG_ADMIN.",
-  middleware: [authenticate, requireRole("ORG_ADMIN")] as const,
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
   request: { params: InvitationIdParamsSchema, headers: BookmarkRequestHeadersSchema },
   responses: {
     200: {
@@ -124,7 +125,7 @@ export const getInvitation = createRoute({
   summary: "Get an invitation",
   description:
     "One invitation of the caller's organization, with its effective status. An id of another organization is `404`, exactly as if it did not exist. Roles: ORG_ADMIN, OPERATOR.",
-  middleware: [authenticate, requireRole("ORG_ADMIN", "OPERATOR")] as const,
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN", "OPERATOR")] as const,
   request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
   responses: {
     200: {
@@ -148,7 +149,7 @@ export const resendInvitation = createRoute({
   summary: "Resend an invitation",
   description:
     "Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation's lifetime, `resendCount` goes up by one and `lastSentAt` is now. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). No request body. Role: ORG_ADMIN.",
-  middleware: [authenticate, requireRole("ORG_ADMIN")] as const,
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
   request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
   responses: {
     200: {
@@ -168,11 +169,6 @@ export const resendInvitation = createRoute({
       [
         "RATE_LIMITED",
         "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",
-        z.object({
-          "Retry-After": z
-            .string()
-            .openapi({ description: "Seconds until the invitation can be resent.", example: "45" }),
-        }),
       ],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
     ),
@@ -187,6 +183,7 @@ export const lookupInvitation = createRoute({
   summary: "Preview an invitation by its link",
   description:
     "What the holder of an invitation link sees before accepting: the organization, email, role, inviter, effective status and expiry; never the token. Needs no bearer token (the link's token is the credential) and changes nothing, so a mail scanner that follows the link cannot use it up. A revoked, accepted or expired invitation is still shown, with its status; a replaced link (after a resend) is `404`.",
+  middleware: [rateLimit] as const,
   request: { query: LookupQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
     200: {
@@ -197,6 +194,7 @@ export const lookupInvitation = createRoute({
     ...errorResponses(
       ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
+      rateLimitedError("the client's IP address"),
       ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
     ),
   },
@@ -210,7 +208,7 @@ export const acceptInvitation = createRoute({
   summary: "Accept an invitation",
   description:
     "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email (case-insensitive) becomes ACCEPTED, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
-  middleware: [authenticateInvitee] as const,
+  middleware: [authenticateInvitee, rateLimit] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,
     body: {
@@ -235,6 +233,7 @@ export const acceptInvitation = createRoute({
         "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token, or one without `sub` or `email`.",
       ],
       ["EMAIL_NOT_VERIFIED", "EMAIL_NOT_VERIFIED: the token says `email_verified: false`."],
+      rateLimitedError("this user"),
       [
         "INVITATION_EMAIL_MISMATCH",
         "INVITATION_EMAIL_MISMATCH: the invitation was sent to another address than the token's `email`.",

@@ -134,12 +134,26 @@ export function errorResponses<C extends ErrorCode>(...entries: [C, string, z.Zo
   return responses;
 }
 
-/** Responses every authenticated operation can give. */
-export const commonErrors = [
+/** The 429 of the rate limiters (see rate-limit.ts), counted per `subject`. */
+export function rateLimitedError(subject: string): [ErrorCode, string, z.ZodObject] {
+  return [
+    "RATE_LIMITED",
+    `RATE_LIMITED: too many requests from ${subject} in the last minute (reads and writes are limited separately); \`Retry-After\` says how many seconds to wait.`,
+    z.object({
+      "Retry-After": z
+        .string()
+        .openapi({ description: "Seconds to wait before trying again.", example: "60" }),
+    }),
+  ];
+}
+
+/** Responses every authenticated operation of an organization's member can give. */
+export const commonErrors: [ErrorCode, string, z.ZodObject?][] = [
   ["UNAUTHORIZED", "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token."],
+  rateLimitedError("this user in this organization"),
   ["FORBIDDEN", "FORBIDDEN: the token's role may not perform this operation."],
   ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
-] as const satisfies [ErrorCode, string][];
+];
 
 /** Turns zod issues into `details`: each field path with its messages. */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[], part: string): ErrorDetails {
