@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { invitationsRouter } from "./invitations/invitations.index";
+import { corsFromConfig } from "./lib/cors";
 import { createRouter } from "./lib/create-router";
 import { d1Session } from "./lib/d1-session";
 import { ApiError, notFound, onError } from "./lib/errors";
@@ -15,6 +16,7 @@ export function createApp() {
   const app = createRouter();
 
   app.use(requestId());
+  app.use("/api/*", corsFromConfig);
   app.use(secureHeaders());
   app.use(
     "/api/*",

@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { createDb } from "./db/client";
 import { expireInvitations } from "./jobs/expire-invitations";
+import { describeError, log } from "./lib/log";
 
 const app = createApp();
 
@@ -8,6 +9,16 @@ export default {
   fetch: app.fetch,
   /** The cron trigger: sweep invitations that were due at the scheduled time. */
   async scheduled(controller, env) {
-    await expireInvitations(createDb(env.DB), controller.scheduledTime);
+    try {
+      await expireInvitations(createDb(env.DB), controller.scheduledTime);
+    } catch (error) {
+      // Rows already swept stay swept; the next run starts from what is still due.
+      log("error", "Expiry sweep failed", {
+        cron: controller.cron,
+        scheduledTime: new Date(controller.scheduledTime).toISOString(),
+        error: describeError(error),
+      });
+      throw error;
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -213,8 +213,11 @@ export async function expectError(
 }
 
 /** Runs the Worker's `scheduled` handler as the cron trigger would, at `scheduledTime`. */
-export async function runSweep(scheduledTime: number): Promise<void> {
-  await worker.scheduled(createScheduledController({ scheduledTime, cron: "*/15 * * * *" }), env);
+export async function runSweep(scheduledTime: number, overrides: Partial<Env> = {}): Promise<void> {
+  await worker.scheduled(createScheduledController({ scheduledTime, cron: "*/15 * * * *" }), {
+    ...env,
+    ...overrides,
+  });
 }
 
 /** Reads stored rows directly, bypassing the API: what is really in the database. */
@@ -259,4 +262,45 @@ export async function seedPending(org: string, count: number, createdAt: number,
   )
     .bind(count, org, createdAt, expiresAt, prefix)
     .run();
+}
+
+/** What `faultyD1` saw: the SQL of every statement prepared, in order, and which one it broke. */
+export type FaultLog = { statements: string[]; injected: string | undefined };
+
+/**
+ * The real D1 binding (and its sessions) with one chosen statement broken inside D1: the
+ * `failAt`-th statement prepared (0-based) is replaced by one that fails when D1 executes it
+ * (a missing table). In a batch, D1 has by then run the statements before it, so this tests
+ * D1's rollback, not a throw before anything reached the database. Without `failAt` it only
+ * records the statements, to learn what an operation issues.
+ */
+export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
+  const log: FaultLog = { statements: [], injected: undefined };
+  const prepare = (target: D1Database | D1DatabaseSession) => (sql: string) => {
+    const index = log.statements.push(sql) - 1;
+    if (index !== failAt) return target.prepare(sql);
+    log.injected = sql;
+    return target.prepare("SELECT * FROM fault_injected_no_such_table");
+  };
+  const wrap = <T extends D1Database | D1DatabaseSession>(target: T): T =>
+    new Proxy(target, {
+      get(object, property) {
+        if (property === "prepare") return prepare(object);
+        if (property === "withSession") {
+          return (constraint?: string) => wrap((object as D1Database).withSession(constraint));
+        }
+        const value = Reflect.get(object, property);
+        return typeof value === "function" ? value.bind(object) : value;
+      },
+    });
+  return { db: wrap(env.DB), log };
+}
+
+/** Both tables the API writes, whole and in key order: for "a refused request changed nothing". */
+export async function databaseSnapshot() {
+  const [invitations, counts] = await env.DB.batch([
+    env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
+    env.DB.prepare("SELECT * FROM organization_invitation_counts ORDER BY organization_id"),
+  ]);
+  return { invitations: invitations?.results ?? [], counts: counts?.results ?? [] };
 }

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
+import { requestLogger } from "../lib/auth";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
@@ -8,6 +9,23 @@ import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
 import type { Invitation, InvitationPreview } from "./invitations.schemas";
+
+/**
+ * One log line per change of state, for the audit trail: ids only (the invitation's, its
+ * organization's, the acting user's), never the email address or the link.
+ */
+function audit(
+  c: Context<AppEnv>,
+  message: string,
+  invitation: Pick<InvitationRow, "id" | "organizationId">,
+  fields: Record<string, string | number>,
+) {
+  requestLogger(c)("info", message, {
+    invitationId: invitation.id,
+    organizationId: invitation.organizationId,
+    ...fields,
+  });
+}
 
 /** The preview's path, where links point when no INVITE_URL_BASE is configured. */
 const LOOKUP_PATH = "/api/v1/invitations/lookup";
@@ -112,6 +130,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
     if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
     throw error;
   }
+  audit(c, "Invitation created", row, { actor: userId, role: row.role });
   c.header("Location", `/api/v1/invitations/${row.id}`);
   return c.json(withLink(c, row, token, now), 201);
 };
@@ -127,12 +146,13 @@ export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppE
   });
   if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
   if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
+  audit(c, "Invitation revoked", { id, organizationId }, { actor: userId });
   return c.json({ message: "Invitation revoked" }, 200);
 };
 
 export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  const { organizationId } = c.get("principal");
+  const { organizationId, userId } = c.get("principal");
   const { resendCooldownMs: cooldownMs } = readConfig(c.env);
   const { token, tokenHash } = await newLink();
   const now = Date.now();
@@ -149,7 +169,10 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
     if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
     throw error;
   }
-  if (result.changed) return c.json(withLink(c, result.changed, token, now), 200);
+  if (result.changed) {
+    audit(c, "Invitation resent", result.changed, { actor: userId, resendCount: result.changed.resendCount });
+    return c.json(withLink(c, result.changed, token, now), 200);
+  }
 
   const { current } = result;
   if (!current) throw new ApiError("INVITATION_NOT_FOUND");
@@ -184,7 +207,10 @@ export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppE
     userId,
     now,
   });
-  if (result.changed) return c.json(toInvitation(result.changed, now), 200);
+  if (result.changed) {
+    audit(c, "Invitation accepted", result.changed, { actor: userId });
+    return c.json(toInvitation(result.changed, now), 200);
+  }
 
   const { current } = result;
   if (!current) throw new ApiError("INVITATION_NOT_FOUND");
