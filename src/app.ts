@@ -36,7 +36,7 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT",
     description:
-      "HS256 JWT signed with JWT_SECRET. Required claims for an organization's operations: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. For accepting an invitation: `sub`, `email` and `exp` (no organization; `email_verified`, when present, must be true). `nbf` and `iat` are honoured when present; `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
+      "A JWT: HS256 signed with JWT_SECRET, or RS256/ES256 signed by a key of the JWKS at JWT_JWKS_URL (chosen by `kid`). Required claims for an organization's operations: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. For accepting an invitation: `sub`, `email` and `exp` (no organization; `email_verified`, when present, must be true). `nbf` and `iat` are honoured when present (with JWT_CLOCK_SKEW_SECONDS of leeway, 30 by default, as for `exp`); `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -48,7 +48,8 @@ export function createApp() {
         "",
         "Conventions:",
         "- Every error, including unknown routes and methods, has the envelope `{ code, details, error, message, statusCode }`, with `statusCode` equal to the HTTP status.",
-        "- Checks run in this order: body size (413), token (401), role (403), then input (400). A caller whose role may not do something learns nothing about valid input.",
+        "- Checks run in this order: body size (413), token (401), rate limit (429), role (403), then input (400). A caller whose role may not do something learns nothing about valid input.",
+        "- Rate limits (Workers Rate Limiting): per organization and user, writes (create, resend, revoke, accept) tighter than reads (list, get); the tokenless preview per client IP. Over the limit: 429 RATE_LIMITED with `Retry-After`.",
         "- An invitation expires at the millisecond `now >= expiresAt`. From then on it reads as EXPIRED, no longer blocks a new invitation to the same email, and cannot be revoked, before the cron sweep has stored that state.",
         "- `page` and `limit` are plain decimal integers (`1.5`, `1e1`, `0x10` are refused, never clamped). Unknown query parameters are ignored; unknown body fields are refused.",
         "- Ids are UUIDs, accepted in any letter case. A trailing slash on a path is accepted.",
