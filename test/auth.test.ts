@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import type { Role } from "../src/db/schema";
 import {
   api,
   caller,
@@ -11,7 +10,6 @@ import {
   fetchWith,
   newOrgId,
   signToken,
-  storedRows,
 } from "./helpers";
 
 const b64url = (value: unknown) =>
@@ -74,8 +72,14 @@ describe("authentication", () => {
       async (org) => bearer(await sign(claims({ org_id: org }), env.JWT_SECRET, "HS512")),
     ],
     ["RS256", async (org) => bearer(await rsaSigned(org))],
-    ["an expired token", async (org) => bearer(await signToken({ org, claims: { exp: now() - 1 } }))],
-    ["a token expiring now", async (org) => bearer(await signToken({ org, claims: { exp: now() } }))],
+    [
+      "a token expired beyond the 30 s clock skew",
+      async (org) => bearer(await signToken({ org, claims: { exp: now() - 31 } })),
+    ],
+    [
+      "a token that expired an hour ago",
+      async (org) => bearer(await signToken({ org, claims: { exp: now() - 3600 } })),
+    ],
     ["a token without exp", async (org) => bearer(await signToken({ org, claims: { exp: undefined } }))],
     ["a non-numeric exp", async (org) => bearer(await signToken({ org, claims: { exp: "9999999999" } }))],
     [
@@ -163,76 +167,6 @@ describe("authentication", () => {
         await expectUnauthorized(await fetchConfigured(await signToken({ claims: extra })));
       });
     }
-  });
-});
-
-describe("authorization: the role matrix", () => {
-  const operations: [string, (token: string, org: string) => Promise<Response>, Role[]][] = [
-    ["list", (token) => api("/api/v1/invitations", { token }), ["ORG_ADMIN", "OPERATOR"]],
-    [
-      "create",
-      (token) => api("/api/v1/invitations", { method: "POST", token, json: { email: "matrix@example.com" } }),
-      ["ORG_ADMIN"],
-    ],
-    [
-      "revoke",
-      async (token, org) => {
-        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-revoke@example.com");
-        return api(`/api/v1/invitations/${invitation.id}`, { method: "DELETE", token });
-      },
-      ["ORG_ADMIN"],
-    ],
-    [
-      "get",
-      async (token, org) => {
-        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-get@example.com");
-        return api(`/api/v1/invitations/${invitation.id}`, { token });
-      },
-      ["ORG_ADMIN", "OPERATOR"],
-    ],
-    [
-      "resend",
-      async (token, org) => {
-        const invitation = await createInvitation(await caller("ORG_ADMIN", org), "to-resend@example.com");
-        // No cooldown, so the role is all that decides.
-        return fetchWith({ RESEND_COOLDOWN_SECONDS: "0" }, `/api/v1/invitations/${invitation.id}/resend`, {
-          method: "POST",
-          headers: bearer(token),
-        });
-      },
-      ["ORG_ADMIN"],
-    ],
-  ];
-  const success: Record<string, number> = { list: 200, create: 201, revoke: 200, get: 200, resend: 200 };
-
-  for (const [operation, run, allowed] of operations) {
-    for (const role of ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const) {
-      const may = allowed.includes(role);
-      it(`${role} ${may ? "may" : "may not (403 FORBIDDEN)"} ${operation}`, async () => {
-        const who = await caller(role);
-        const res = await run(who.token, who.org);
-        if (may) {
-          expect(res.status).toBe(success[operation]);
-        } else {
-          await expectError(res, 403, "FORBIDDEN", "Forbidden", "Forbidden");
-          if (operation !== "list") {
-            expect((await storedRows(who.org)).map((row) => [row.status, row.resend_count])).toEqual(
-              operation === "create" ? [] : [["PENDING", 0]],
-            );
-          }
-        }
-      });
-    }
-  }
-
-  it("checks the role before the body: a VIEWER's invalid body is 403, not 400", async () => {
-    const viewer = await caller("VIEWER");
-    const res = await api("/api/v1/invitations", {
-      method: "POST",
-      token: viewer.token,
-      json: { email: "bad" },
-    });
-    await expectError(res, 403, "FORBIDDEN", "Forbidden", "Forbidden");
   });
 });
 

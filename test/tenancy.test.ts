@@ -25,8 +25,9 @@ describe("tenant isolation", () => {
       method: "DELETE",
       token: acme.token,
     });
+    // Byte for byte the answer for an id that does not exist.
+    expect(await res.clone().text()).toBe(await missing.text());
     await expectError(res, 404, "INVITATION_NOT_FOUND", "Not Found", "Invitation not found");
-    expect(res.headers.get("Content-Length")).toBe(missing.headers.get("Content-Length"));
 
     expect((await storedRows(globex.org)).map((row) => row.status)).toEqual(["PENDING"]);
     expect((await list(globex)).data).toEqual([theirs]);
