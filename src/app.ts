@@ -18,14 +18,16 @@ export function createApp() {
   app.use(requestId());
   app.use("/api/*", corsFromConfig);
   app.use(secureHeaders());
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("PAYLOAD_TOO_LARGE");
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE");
+    },
+  });
+  // Not on GET and HEAD, which have no body to read: given a chunked one, bodyLimit would rebuild
+  // the request with it, which the runtime refuses for those methods (a 500).
+  app.use("/api/*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
 
   app.use("/api/*", d1Session);

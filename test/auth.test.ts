@@ -47,6 +47,12 @@ describe("authentication", () => {
     ["a Basic scheme", async () => ({ Authorization: "Basic dXNlcjpwYXNz" })],
     ["Bearer without a token", async () => ({ Authorization: "Bearer " })],
     ["a token that is not a JWT", async () => ({ Authorization: "Bearer not.a.jwt" })],
+    // Found by the property tests: a header that is valid JSON but not an object.
+    ["a JWT whose header is JSON null", async () => ({ Authorization: "Bearer bnVsbA.e30.x" })],
+    [
+      "a JWT whose header is a JSON array",
+      async () => ({ Authorization: `Bearer ${b64url(["HS256"])}.e30.x` }),
+    ],
     ["a token with two parts", async () => ({ Authorization: "Bearer abc.def" })],
     [
       "a token signed with another secret",

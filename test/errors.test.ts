@@ -31,6 +31,19 @@ describe("error envelope", () => {
     );
   });
 
+  it("ignores Transfer-Encoding on a GET: no body to limit, so no 500 (found by the property tests)", async () => {
+    const admin = await caller();
+    const chunked = { "Transfer-Encoding": "chunked" };
+    expect((await api("/api/v1/invitations", { token: admin.token, headers: chunked })).status).toBe(200);
+    await expectError(
+      await api(`/api/v1/invitations/lookup?token=${"A".repeat(43)}`, { headers: chunked }),
+      404,
+      "INVITATION_NOT_FOUND",
+      "Not Found",
+      "Invitation not found",
+    );
+  });
+
   it("answers a D1 failure with a bare 500, logged with the request id, and writes nothing", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const admin = await caller();

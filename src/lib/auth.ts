@@ -91,13 +91,15 @@ function jwksCache(config: Config, url: string): JwksCache {
  * missing `kid` among several keys, and a key used with another algorithm all find no key.
  */
 async function keyFor(token: string, config: Config, log: Logger) {
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
-    header = decode(token).header as unknown as Record<string, unknown>;
+    header = decode(token).header;
   } catch {
     return undefined;
   }
-  const { alg, kid } = header;
+  // Hono's decode returns whatever JSON the first part holds: `null`, a number, an array...
+  if (typeof header !== "object" || header === null) return undefined;
+  const { alg, kid } = header as Record<string, unknown>;
   if (alg === "HS256" && config.jwtSecret) {
     return { alg, key: await hmacKey(config, config.jwtSecret) } as const;
   }
