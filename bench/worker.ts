@@ -4,6 +4,8 @@
  * - the application itself (`/api/v1/...`, `/__bench/sweep`), untouched under load; a request
  *   sent with `x-bench-measure` runs with env.DB wrapped and reports the D1 statements it ran and
  *   the rows they read (`x-bench-rows-read`);
+ * - the same, with `x-bench-no-rate-limit`, on limiters that always allow: what the rate limit
+ *   check costs (locally a Durable Object call per request; deployed, a local cache);
  * - the runtime's ceiling: `/__bench/constant`, a constant JSON body and nothing else;
  * - the data layer's ceiling: `/__bench/raw/...`, the application's SQL through `prepare` on a D1
  *   session (as the app reads), with no routing, validation, auth, ORM or mapping.
@@ -18,6 +20,21 @@ type Stats = { statements: number; rowsRead: number; rowsWritten: number };
 
 /** Sent by the harness's untimed sampling requests: report this request's D1 costs. */
 const MEASURE_HEADER = "x-bench-measure";
+/** Sent by the "rate limiter off" scenarios: the app with limiters that always allow. */
+const NO_RATE_LIMIT_HEADER = "x-bench-no-rate-limit";
+
+const allow: RateLimit = { limit: async () => ({ success: true }) };
+const withoutLimiters = new WeakMap<Env, Env>();
+
+/** One env per isolate with the limiters replaced, so per-env caches behave as with the real one. */
+function envWithoutLimiters(env: Env): Env {
+  let replaced = withoutLimiters.get(env);
+  if (!replaced) {
+    replaced = { ...env, RATE_LIMIT_READS: allow, RATE_LIMIT_WRITES: allow };
+    withoutLimiters.set(env, replaced);
+  }
+  return replaced;
+}
 
 /** env.DB, counting what every batch and session batch costs (the app batches all its queries). */
 function instrument<T extends D1Database | D1DatabaseSession>(db: T, stats: Stats): T {
@@ -132,6 +149,7 @@ export default {
     // Timed load gets exactly the production path: the same env object on every request, so the
     // app's per-isolate caches (configuration, HMAC key) behave as deployed. Only the untimed
     // sampling requests that ask for it pay for the D1 wrapper (and a fresh env object).
+    if (request.headers.has(NO_RATE_LIMIT_HEADER)) return app.fetch(request, envWithoutLimiters(env), ctx);
     if (!request.headers.has(MEASURE_HEADER)) return app.fetch(request, env, ctx);
     const stats: Stats = { statements: 0, rowsRead: 0, rowsWritten: 0 };
     return withStats(await app.fetch(request, { ...env, DB: instrument(env.DB, stats) }, ctx), stats);

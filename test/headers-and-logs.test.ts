@@ -166,10 +166,9 @@ describe("logs", () => {
     ]);
     expect(byMessage("Expired invitations swept")).toHaveLength(1);
 
-    // Request lines carry the request id; the cron's line has none to carry.
-    for (const line of parsed.filter((entry) => entry.message !== "Expired invitations swept")) {
-      expect(line.requestId, JSON.stringify(line)).toMatch(/^[0-9a-f-]{36}$/);
-    }
+    // Every line carries an id: a request's, or the cron run's own.
+    for (const line of parsed) expect(line.requestId, JSON.stringify(line)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(byMessage("Expired invitations swept")[0]).toMatchObject({ cron: "*/15 * * * *" });
     const all = lines.join("\n");
     for (const secret of [email, other.email, invitation.token, link, other.token, admin.token, invitee]) {
       expect(all).not.toContain(secret);

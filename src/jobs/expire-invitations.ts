@@ -2,6 +2,7 @@ import { inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { invitations } from "../db/schema";
 import { isDue } from "../invitations/invitations.repository";
+import { log as defaultLog, type Logger } from "../lib/log";
 
 export type SweepOptions = {
   /** Rows one UPDATE may change. Bounded so that no statement grows with the backlog. */
@@ -36,6 +37,7 @@ export async function expireInvitations(
   db: Db,
   now: number,
   { batchSize = 1000, maxBatches = 40 }: SweepOptions = {},
+  log: Logger = defaultLog,
 ): Promise<SweepResult> {
   const started = Date.now();
   let expired = 0;
@@ -63,18 +65,14 @@ export async function expireInvitations(
       break;
     }
   }
-  console.log(
-    JSON.stringify({
-      level: "info",
-      message: "Expired invitations swept",
-      cutoff: new Date(now).toISOString(),
-      expired,
-      batches,
-      complete,
-      rowsRead,
-      rowsWritten,
-      durationMs: Date.now() - started,
-    }),
-  );
+  log("info", "Expired invitations swept", {
+    cutoff: new Date(now).toISOString(),
+    expired,
+    batches,
+    complete,
+    rowsRead,
+    rowsWritten,
+    durationMs: Date.now() - started,
+  });
   return { expired, batches, complete, rowsRead, rowsWritten };
 }
