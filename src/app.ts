@@ -16,8 +16,8 @@ export function createApp() {
   const app = createRouter();
 
   app.use(requestId());
-  app.use("/api/*", corsFromConfig);
   app.use(secureHeaders());
+  app.use("/api/*", corsFromConfig);
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {

@@ -171,7 +171,7 @@ describe("rate limiting (Workers Rate Limiting binding)", () => {
         organizationId: admin.org,
         userId: admin.sub,
         method: "POST",
-        path: "/api/v1/invitations",
+        route: "/api/v1/invitations",
       },
     ]);
     expect(lines.join("\n")).not.toMatch(/logged|@|eyJ/);

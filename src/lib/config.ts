@@ -7,6 +7,13 @@ const optionalVar = z
   .optional()
   .transform((value) => value || undefined);
 
+/** A number var: unset and empty both take the default (coercing "" would make it 0). */
+const numberVar = (schema: z.ZodNumber, fallback: number) =>
+  z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.coerce.number().pipe(schema).default(fallback),
+  );
+
 /**
  * The Worker's configuration, validated once per `env` object. `wrangler.toml` [vars] and secrets
  * arrive as strings, so numbers are parsed here rather than wherever they are used.
@@ -18,9 +25,9 @@ const ConfigSchema = z
     /** Where the identity provider publishes its public keys (RS256, ES256), e.g. .../.well-known/jwks.json. */
     JWT_JWKS_URL: optionalVar.pipe(z.url({ protocol: /^https$/ }).optional()),
     /** How long a fetched key set is used before it is fetched again. */
-    JWT_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    JWT_JWKS_CACHE_SECONDS: numberVar(z.number().int().min(1).max(86_400), 600),
     /** Leeway for `exp`, `nbf` and `iat` against clocks that disagree a little. */
-    JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    JWT_CLOCK_SKEW_SECONDS: numberVar(z.number().int().min(0).max(300), 30),
     JWT_ISSUER: optionalVar,
     JWT_AUDIENCE: optionalVar,
     /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */

@@ -79,7 +79,8 @@ export class JwksCache {
   #keys: VerificationKey[] | undefined;
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #lastUnknownKidRefetch = Number.NEGATIVE_INFINITY;
-  #inflight: Promise<VerificationKey[]> | undefined;
+  #inflight: { promise: Promise<VerificationKey[]>; startedAt: number } | undefined;
+  #failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly url: string,
@@ -109,15 +110,27 @@ export class JwksCache {
 
   async #current(log: Logger): Promise<VerificationKey[]> {
     if (this.#keys && this.now() - this.#fetchedAt < this.ttlMs) return this.#keys;
+    // Never fetched, and the last try failed: fail fast for a cooldown rather than send the
+    // provider one fetch per incoming token while it is down.
+    if (!this.#keys && this.now() - this.#failedAt < UNKNOWN_KID_REFETCH_COOLDOWN_MS) {
+      throw new Error("JWKS unavailable (the last fetch failed moments ago)");
+    }
     return this.#refresh(log);
   }
 
-  /** One fetch at a time: concurrent requests share it. */
+  /**
+   * One fetch at a time: concurrent requests share it, but only for as long as a fetch may take.
+   * A request cancelled mid-fetch never resumes its continuation, so a shared promise could stay
+   * pending for good; an older one is ignored and a fresh fetch started.
+   */
   #refresh(log: Logger): Promise<VerificationKey[]> {
-    this.#inflight ??= this.#fetch(log).finally(() => {
-      this.#inflight = undefined;
+    const inflight = this.#inflight;
+    if (inflight && this.now() - inflight.startedAt < FETCH_TIMEOUT_MS) return inflight.promise;
+    const promise = this.#fetch(log).finally(() => {
+      if (this.#inflight?.promise === promise) this.#inflight = undefined;
     });
-    return this.#inflight;
+    this.#inflight = { promise, startedAt: this.now() };
+    return promise;
   }
 
   async #fetch(log: Logger): Promise<VerificationKey[]> {
@@ -133,7 +146,10 @@ export class JwksCache {
       this.#fetchedAt = this.now();
       return imported;
     } catch (error) {
-      if (!this.#keys) throw new Error("JWKS could not be fetched", { cause: error });
+      if (!this.#keys) {
+        this.#failedAt = this.now();
+        throw new Error("JWKS could not be fetched", { cause: error });
+      }
       // Keep the previous set, and try again after a cooldown rather than on every request.
       this.#fetchedAt = this.now() - this.ttlMs + UNKNOWN_KID_REFETCH_COOLDOWN_MS;
       log("warn", "JWKS refresh failed; the previous key set stays in use", { error: describeError(error) });

@@ -39,7 +39,8 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
       organizationId: principal?.organizationId,
       userId: principal?.userId ?? c.get("invitee")?.userId,
       method: c.req.method,
-      path: c.req.path,
+      // The route's pattern, not the path the client wrote (which could hold anything).
+      route: c.req.routePath,
     });
     throw new ApiError("RATE_LIMITED", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
   }
