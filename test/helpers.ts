@@ -81,13 +81,15 @@ export async function fetchWith(overrides: Partial<Env>, path: string, init: Req
 export function overrideD1<T extends D1Database | D1DatabaseSession>(
   db: T,
   overrides: {
+    prepare?: (target: T, sql: string) => D1PreparedStatement;
     batch?: (target: T, statements: D1PreparedStatement[]) => Promise<D1Result[]>;
     withSession?: (target: D1Database, constraint?: string) => D1DatabaseSession;
   },
 ): T {
   return new Proxy(db, {
     get(target, property) {
-      const { batch, withSession } = overrides;
+      const { prepare, batch, withSession } = overrides;
+      if (property === "prepare" && prepare) return (sql: string) => prepare(target, sql);
       if (property === "batch" && batch)
         return (statements: D1PreparedStatement[]) => batch(target, statements);
       if (property === "withSession" && withSession) {
@@ -276,24 +278,17 @@ export type FaultLog = { statements: string[]; injected: string | undefined };
  */
 export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
   const log: FaultLog = { statements: [], injected: undefined };
-  const prepare = (target: D1Database | D1DatabaseSession) => (sql: string) => {
+  const prepare = (target: D1Database | D1DatabaseSession, sql: string) => {
     const index = log.statements.push(sql) - 1;
     if (index !== failAt) return target.prepare(sql);
     log.injected = sql;
     return target.prepare("SELECT * FROM fault_injected_no_such_table");
   };
-  const wrap = <T extends D1Database | D1DatabaseSession>(target: T): T =>
-    new Proxy(target, {
-      get(object, property) {
-        if (property === "prepare") return prepare(object);
-        if (property === "withSession") {
-          return (constraint?: string) => wrap((object as D1Database).withSession(constraint));
-        }
-        const value = Reflect.get(object, property);
-        return typeof value === "function" ? value.bind(object) : value;
-      },
-    });
-  return { db: wrap(env.DB), log };
+  const db = overrideD1(env.DB, {
+    prepare,
+    withSession: (target, constraint) => overrideD1(target.withSession(constraint), { prepare }),
+  });
+  return { db, log };
 }
 
 /** Both tables the API writes, whole and in key order: for "a refused request changed nothing". */

@@ -334,6 +334,16 @@ describe("POST /api/v1/invitations/{id}/resend", () => {
     expect(body.token).not.toBe(created.token);
   });
 
+  it("keeps the 60 s default when RESEND_COOLDOWN_SECONDS is set but empty (empty is not 0)", async () => {
+    const { admin, created } = await setUp("empty-cooldown@example.com");
+    const res = await fetchWith({ RESEND_COOLDOWN_SECONDS: "" }, `/api/v1/invitations/${created.id}/resend`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin.token}` },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("Retry-After")).toBe("60");
+  });
+
   it("gives exactly one 200 and one 429 for two concurrent resends", async () => {
     const { admin, created, createdAt, at } = await setUp("race@example.com");
     const later = await at(createdAt + COOLDOWN + 1_000);

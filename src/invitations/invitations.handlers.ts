@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
-import { requestLogger } from "../lib/auth";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
+import { requestLogger } from "../lib/log";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";

@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { decode, verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
@@ -7,12 +6,7 @@ import { type Config, readConfig } from "./config";
 import type { AppEnv } from "./create-router";
 import { ApiError } from "./errors";
 import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
-import { type Logger, withFields } from "./log";
-
-/** A logger whose lines carry this request's id. */
-export function requestLogger(c: Context<AppEnv>): Logger {
-  return withFields({ requestId: c.get("requestId") });
-}
+import { type Logger, requestLogger } from "./log";
 
 /** The caller, as established by a verified bearer token. */
 export type Principal = {

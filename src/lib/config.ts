@@ -31,14 +31,14 @@ const ConfigSchema = z
     JWT_ISSUER: optionalVar,
     JWT_AUDIENCE: optionalVar,
     /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
-    INVITATION_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(604_800),
+    INVITATION_TTL_SECONDS: numberVar(z.number().int().min(1).max(31_536_000), 604_800),
     /**
      * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
      * Worker's own preview (`/api/v1/invitations/lookup`).
      */
     INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
     /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
-    RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+    RESEND_COOLDOWN_SECONDS: numberVar(z.number().int().min(0).max(86_400), 60),
     /**
      * Browser origins allowed to call the API (CORS), comma-separated, e.g.
      * "https://admin.example.com,https://app.example.com". Empty: no cross-origin access.

@@ -1,4 +1,6 @@
 import { DrizzleQueryError } from "drizzle-orm/errors";
+import type { Context } from "hono";
+import type { AppEnv } from "./create-router";
 
 export type LogLevel = "info" | "warn" | "error";
 /**
@@ -19,6 +21,11 @@ export const log: Logger = (level, message, fields = {}) => {
 /** A logger whose every line carries `fields` (the request id, for a request's lines). */
 export function withFields(fields: LogFields): Logger {
   return (level, message, more = {}) => log(level, message, { ...fields, ...more });
+}
+
+/** A logger whose lines carry this request's id. */
+export function requestLogger(c: Context<AppEnv>): Logger {
+  return withFields({ requestId: c.get("requestId") });
 }
 
 /**

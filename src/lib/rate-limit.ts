@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { requestLogger } from "./auth";
 import type { AppEnv } from "./create-router";
 import { ApiError } from "./errors";
+import { requestLogger } from "./log";
 
 /**
  * The window of both limiters, in seconds: `period` of the [[ratelimits]] in wrangler.toml, and
