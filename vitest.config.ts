@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 /** The HS256 key the tests sign with; the Worker under test is given the same one. */
 export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 
+/** The webhook signing secret the Worker under test is given (Standard Webhooks form). */
+export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3Itdml0ZXN0LW9ubHk=";
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
   return {
@@ -25,9 +28,30 @@ export default defineConfig(async () => {
             INVITATION_TTL_SECONDS: "604800",
             INVITE_URL_BASE: "https://app.example.com/invitations/accept",
             RESEND_COOLDOWN_SECONDS: "60",
+            // Where the queue consumer delivers in test/webhook-delivery.test.ts, which intercepts
+            // the Worker's fetch to it; nothing else in the suite reaches the consumer.
+            WEBHOOK_URL: "https://hooks.example.com/invitations",
+            WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+            WEBHOOK_RETRY_DELAY_SECONDS: "0",
             TEST_MIGRATIONS: migrations,
             // Runs per property in test/properties.test.ts; FUZZ_RUNS=20000 npm test for more.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          },
+          // Every test file publishes events to a queue nobody consumes: a local consumer still
+          // dispatching when a file's storage is torn down stalls the run. The one consumed queue
+          // (wrangler.toml's, with fast settings here) is reached only through TEST_CONSUMED_EVENTS,
+          // by the file that tests the consumer and waits for every message it sends to settle.
+          queueProducers: {
+            INVITATION_EVENTS: { queueName: "test-invitation-events-unconsumed" },
+            TEST_CONSUMED_EVENTS: { queueName: "invitation-events" },
+          },
+          queueConsumers: {
+            "invitation-events": {
+              maxBatchSize: 10,
+              maxBatchTimeout: 0.05,
+              maxRetries: 2,
+              deadLetterQueue: "invitation-events-dlq",
+            },
           },
           // wrangler.toml's limits would throttle a test file's many requests from one caller, so
           // the suite runs with limits it never reaches, and test/rate-limit.test.ts swaps in the

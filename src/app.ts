@@ -2,6 +2,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { publishAfterWrites } from "./events/outbox";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
 import { createRouter } from "./lib/create-router";
@@ -31,6 +32,7 @@ export function createApp() {
   );
 
   app.use("/api/*", d1Session);
+  app.use("/api/*", publishAfterWrites);
   app.route("/api/v1", invitationsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,5 +1,8 @@
 import { createApp } from "./app";
 import { createDb } from "./db/client";
+import type { InvitationEvent } from "./events/events";
+import { pruneOutbox, publishPending } from "./events/outbox";
+import { deliverEvents } from "./events/webhook";
 import { expireInvitations } from "./jobs/expire-invitations";
 import { describeError, withFields } from "./lib/log";
 
@@ -7,19 +10,39 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  /** The cron trigger: sweep invitations that were due at the scheduled time. */
+  /**
+   * The cron trigger: sweep invitations that were due at the scheduled time, publish every event
+   * still in the outbox (the sweep's, and any a request failed to publish), and delete published
+   * events past their retention. Each step runs even if an earlier one failed; the run fails if any did.
+   */
   async scheduled(controller, env) {
     // A cron run has no request; its lines share an id of their own, in the same field.
     const log = withFields({ requestId: crypto.randomUUID(), cron: controller.cron });
+    const db = createDb(env.DB);
+    const failures: unknown[] = [];
     try {
-      await expireInvitations(createDb(env.DB), controller.scheduledTime, {}, log);
+      await expireInvitations(db, controller.scheduledTime, {}, log);
     } catch (error) {
       // Rows already swept stay swept; the next run starts from what is still due.
       log("error", "Expiry sweep failed", {
         scheduledTime: new Date(controller.scheduledTime).toISOString(),
         error: describeError(error),
       });
-      throw error;
+      failures.push(error);
     }
+    try {
+      // 10 rounds of 2 queries: with the sweep's 20 and the prune's 5, under the free plan's 50 queries.
+      const { published, complete } = await publishPending(db, env.INVITATION_EVENTS, log, { maxRounds: 10 });
+      const pruned = await pruneOutbox(db, Date.now());
+      log("info", "Outbox published", { published, complete, pruned });
+    } catch (error) {
+      log("error", "Outbox publishing failed", { error: describeError(error) });
+      failures.push(error);
+    }
+    if (failures.length > 0) throw failures[0];
   },
-} satisfies ExportedHandler<Env>;
+  /** The INVITATION_EVENTS consumer: delivers each event to the webhook (see events/webhook.ts). */
+  async queue(batch, env) {
+    await deliverEvents(batch, env, withFields({ requestId: crypto.randomUUID(), queue: batch.queue }));
+  },
+} satisfies ExportedHandler<Env, InvitationEvent>;

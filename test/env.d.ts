@@ -12,6 +12,8 @@ declare global {
       /** Runs per property (test/properties.test.ts); empty means the default. */
       FUZZ_RUNS: string;
       TEST_RATE_LIMIT_READS: RateLimit;
+      /** A producer for the queue the Worker consumes (the suite's INVITATION_EVENTS is not consumed). */
+      TEST_CONSUMED_EVENTS: Queue;
       TEST_RATE_LIMIT_WRITES: RateLimit;
     }
   }

@@ -90,8 +90,9 @@ describe("expiry", () => {
     });
     expect(rows.find((row) => row.id === revoked.id)).toEqual(revokedRow);
 
+    // One line for the sweep, one for the outbox the cron publishes after it.
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({
       level: "info",
       message: "Expired invitations swept",
@@ -100,6 +101,7 @@ describe("expiry", () => {
       batches: 1,
       complete: true,
     });
+    expect(lines[1]).toMatchObject({ level: "info", message: "Outbox published", complete: true });
 
     const reader = await travelTo(sweepAt, admin.org);
     const listed = (await list(reader)).data.find((invitation) => invitation.id === due.id);

@@ -279,6 +279,9 @@ export type FaultLog = { statements: string[]; injected: string | undefined };
 export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
   const log: FaultLog = { statements: [], injected: undefined };
   const prepare = (target: D1Database | D1DatabaseSession, sql: string) => {
+    // The outbox publisher's statements run after the response (see test/events.test.ts for
+    // its failures): counted here, they would be faults no request could answer with a 500.
+    if (sql.includes('"invitation_events"')) return target.prepare(sql);
     const index = log.statements.push(sql) - 1;
     if (index !== failAt) return target.prepare(sql);
     log.injected = sql;
@@ -291,11 +294,64 @@ export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
   return { db, log };
 }
 
-/** Both tables the API writes, whole and in key order: for "a refused request changed nothing". */
+/**
+ * The tables a request writes, whole and in key order: for "a refused request changed nothing".
+ * Events without their publication columns, which the publisher moves after any response.
+ */
 export async function databaseSnapshot() {
-  const [invitations, counts] = await env.DB.batch([
+  const [invitations, counts, events] = await env.DB.batch([
     env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
     env.DB.prepare("SELECT * FROM organization_invitation_counts ORDER BY organization_id"),
+    env.DB.prepare(
+      "SELECT seq, id, type, organization_id, invitation_id, occurred_at, invitation FROM invitation_events ORDER BY seq",
+    ),
   ]);
-  return { invitations: invitations?.results ?? [], counts: counts?.results ?? [] };
+  return {
+    invitations: invitations?.results ?? [],
+    counts: counts?.results ?? [],
+    events: events?.results ?? [],
+  };
+}
+
+/** An outbox row as stored, with its invitation snapshot parsed. */
+export type StoredEvent = {
+  seq: number;
+  id: string;
+  type: string;
+  organization_id: string;
+  invitation_id: string;
+  occurred_at: number;
+  invitation: Record<string, unknown>;
+  published_at: number | null;
+  claimed_until: number | null;
+};
+
+/** The organization's lifecycle events in the outbox, oldest first. */
+export async function storedEvents(org: string): Promise<StoredEvent[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM invitation_events WHERE organization_id = ? ORDER BY seq",
+  )
+    .bind(org)
+    .all<Omit<StoredEvent, "invitation"> & { invitation: string }>();
+  return results.map((row) => ({ ...row, invitation: JSON.parse(row.invitation) }));
+}
+
+/**
+ * The real (unconsumed) INVITATION_EVENTS producer, recording the body of every message the
+ * Worker hands it; `fail` makes it refuse instead, as an unavailable queue does.
+ */
+export function recordingQueue(options: { fail?: boolean } = {}) {
+  const sent: { id: string; type: string; organizationId: string; [key: string]: unknown }[] = [];
+  const queue = {
+    async send(body: unknown, sendOptions?: QueueSendOptions) {
+      await queue.sendBatch([{ body, ...sendOptions }]);
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest>, batchOptions?: QueueSendBatchOptions) {
+      const list = [...messages];
+      if (options.fail) throw new Error("Queue send failed: simulated outage");
+      await env.INVITATION_EVENTS.sendBatch(list, batchOptions);
+      for (const message of list) sent.push(message.body as (typeof sent)[number]);
+    },
+  } as unknown as Queue;
+  return { queue, sent };
 }

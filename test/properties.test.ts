@@ -20,7 +20,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROLES, type Role, STATUSES } from "../src/db/schema";
 import { ERRORS } from "../src/lib/errors";
-import { acceptAs, api, BASE, caller, createWithLink, signToken } from "./helpers";
+import { acceptAs, api, BASE, caller, createWithLink, databaseSnapshot, signToken } from "./helpers";
 
 const DEFAULT_RUNS = 400;
 const RUNS = parseRuns(env.FUZZ_RUNS);
@@ -984,26 +984,20 @@ async function build(spec: RequestSpec): Promise<{ url: string; init: RequestIni
 // Invariants
 // ---------------------------------------------------------------------------------------------
 
-type Dump = {
-  invitations: Record<string, unknown>[];
-  counts: Record<string, unknown>[];
-  /** Both tables serialized, for a cheap comparison. */
+type Dump = Awaited<ReturnType<typeof databaseSnapshot>> & {
+  /** The tables serialized, for a cheap comparison. */
   text: string;
 };
 
-/** Both tables, whole, in primary-key order: what "changes nothing" is measured against. */
+/** The tables a request writes, in key order: what "changes nothing" is measured against. */
 async function dumpDatabase(): Promise<Dump> {
-  const [invitations, counts] = await env.DB.batch<Record<string, unknown>>([
-    env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
-    env.DB.prepare("SELECT * FROM organization_invitation_counts ORDER BY organization_id"),
-  ]);
-  const dump = { invitations: invitations?.results ?? [], counts: counts?.results ?? [] };
+  const dump = await databaseSnapshot();
   return { ...dump, text: JSON.stringify(dump) };
 }
 
 /** The rows that differ between two dumps, for a readable failure. */
 function changedRows(before: Dump, after: Dump) {
-  const diff = (a: Record<string, unknown>[], b: Record<string, unknown>[]) => {
+  const diff = (a: unknown[], b: unknown[]) => {
     const left = new Set(a.map((row) => JSON.stringify(row)));
     const right = new Set(b.map((row) => JSON.stringify(row)));
     return {
@@ -1014,6 +1008,7 @@ function changedRows(before: Dump, after: Dump) {
   return {
     invitations: diff(before.invitations, after.invitations),
     counts: diff(before.counts, after.counts),
+    events: diff(before.events, after.events),
   };
 }
 

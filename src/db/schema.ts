@@ -85,3 +85,48 @@ export const organizationInvitationCounts = sqliteTable("organization_invitation
   organizationId: text("organization_id").primaryKey(),
   total: integer("total").notNull(),
 });
+
+/** The lifecycle events, as `invitation_events.type` and the published event's `type` say them. */
+export const EVENT_TYPES = [
+  "invitation.created",
+  "invitation.resent",
+  "invitation.revoked",
+  "invitation.accepted",
+  "invitation.expired",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * The outbox: one row per change of an invitation's lifecycle, written by triggers on
+ * `invitations` (migration 0005) inside the very statement that makes the change, so an event
+ * exists exactly when its change does, whichever code (or hand-run SQL) made it. Rows are
+ * published to the INVITATION_EVENTS queue after each write and by the cron, then kept for a
+ * while for operators (see src/events/outbox.ts). Never holds a token or its digest.
+ */
+export const invitationEvents = sqliteTable(
+  "invitation_events",
+  {
+    /** Publication order. AUTOINCREMENT: a number is never reused, even after old rows are deleted. */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    /** The event's id, a UUID: what a consumer deduplicates on (delivery is at least once). */
+    id: text("id").notNull().unique(),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
+    organizationId: text("organization_id").notNull(),
+    invitationId: text("invitation_id").notNull(),
+    /** The change's time: the invitation's `updated_at` (its `created_at` for a creation). */
+    occurredAt: integer("occurred_at").notNull(),
+    /** The invitation as the change left it: a JSON object of its columns, without `token_hash`. */
+    invitation: text("invitation", { mode: "json" }).notNull(),
+    /** When the queue accepted it; NULL until then. */
+    publishedAt: integer("published_at"),
+    /** A publisher holds the row until then, so two publishers do not send it twice. */
+    claimedUntil: integer("claimed_until"),
+  },
+  (t) => [
+    // Unpublished rows in publication order (the index's entries end with the rowid, `seq`), and
+    // published ones by age for the retention delete.
+    index("invitation_events_published_idx").on(t.publishedAt),
+  ],
+);
+
+export type InvitationEventRow = typeof invitationEvents.$inferSelect;

@@ -6,9 +6,10 @@ import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
 import { requestLogger } from "../lib/log";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
+import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
-import type { Invitation, InvitationPreview } from "./invitations.schemas";
+import type { InvitationPreview } from "./invitations.schemas";
 
 /**
  * One log line per change of state, for the audit trail: ids only (the invitation's, its
@@ -29,30 +30,6 @@ function audit(
 
 /** The preview's path, where links point when no INVITE_URL_BASE is configured. */
 const LOOKUP_PATH = "/api/v1/invitations/lookup";
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
-/** The one conversion from a stored row to the API's Invitation, with its effective status. */
-export function toInvitation(row: InvitationRow, now: number): Invitation {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    email: row.email,
-    role: row.role,
-    status: repository.effectiveStatus(row, now),
-    invitedBy: row.invitedBy,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
-    expiresAt: iso(row.expiresAt),
-    acceptedAt: isoOrNull(row.acceptedAt),
-    acceptedBy: row.acceptedBy,
-    revokedAt: isoOrNull(row.revokedAt),
-    revokedBy: row.revokedBy,
-    resendCount: row.resendCount,
-    lastSentAt: iso(repository.sentAtOf(row)),
-  };
-}
 
 function toPreview(row: InvitationRow, now: number): InvitationPreview {
   const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);

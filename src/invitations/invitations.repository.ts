@@ -54,7 +54,7 @@ function isLive(now: number) {
 const sentAt = sql<number>`coalesce(${invitations.lastSentAt}, ${invitations.createdAt})`;
 
 /** In memory, the same as `sentAt`. */
-export function sentAtOf(row: InvitationRow): number {
+export function sentAtOf(row: Pick<InvitationRow, "lastSentAt" | "createdAt">): number {
   return row.lastSentAt ?? row.createdAt;
 }
 

@@ -1,0 +1,303 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createDb } from "../src/db/client";
+import { CLAIM_MS, pruneOutbox, publishPending, RETENTION_MS } from "../src/events/outbox";
+import { log } from "../src/lib/log";
+import {
+  type Caller,
+  caller,
+  fetchWith,
+  type Invitation,
+  type InvitationWithLink,
+  inviteeToken,
+  recordingQueue,
+  runSweep,
+  seedPending,
+  storedEvents,
+  storedRows,
+} from "./helpers";
+
+const DAY = 86_400_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** Creates an invitation through the Worker's entry, with the outbox publishing to `queue`. */
+async function create(admin: Caller, email: string, queue: Queue): Promise<InvitationWithLink> {
+  const res = await fetchWith({ INVITATION_EVENTS: queue }, "/api/v1/invitations", {
+    method: "POST",
+    headers: { ...bearer(admin.token), "Content-Type": "application/json" },
+    body: JSON.stringify({ email }),
+  });
+  expect(res.status).toBe(201);
+  return res.json();
+}
+
+function withoutLink({ token: _token, inviteUrl: _url, ...invitation }: InvitationWithLink): Invitation {
+  return invitation;
+}
+
+describe("the outbox", () => {
+  it("records invitation.created with the invitation as the API shows it, and publishes it once the response is sent", async () => {
+    const admin = await caller();
+    const { queue, sent } = recordingQueue();
+    const created = await create(admin, "new@example.com", queue);
+
+    const [event, ...more] = await storedEvents(admin.org);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({
+      type: "invitation.created",
+      organization_id: admin.org,
+      invitation_id: created.id,
+      occurred_at: Date.parse(created.createdAt),
+      claimed_until: null,
+    });
+    expect(event?.published_at).toEqual(expect.any(Number));
+
+    const published = sent.filter((body) => body.organizationId === admin.org);
+    expect(published).toEqual([
+      {
+        id: event?.id,
+        type: "invitation.created",
+        occurredAt: created.createdAt,
+        organizationId: admin.org,
+        invitation: withoutLink(created),
+      },
+    ]);
+    expect(published[0]?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it("never carries the link: neither the token nor its stored digest is in the outbox or on the queue", async () => {
+    const admin = await caller();
+    const { queue, sent } = recordingQueue();
+    const created = await create(admin, "secret@example.com", queue);
+    const [row] = await storedRows(admin.org);
+
+    const stored = JSON.stringify(await storedEvents(admin.org));
+    const published = JSON.stringify(sent);
+    for (const secret of [created.token, row?.token_hash ?? "missing"]) {
+      expect(stored).not.toContain(secret);
+      expect(published).not.toContain(secret);
+    }
+    expect(stored).not.toContain("token");
+  });
+
+  it("records one event per change, in order: created, resent, revoked; accepted; expired from the sweep", async () => {
+    const admin = await caller();
+    const { queue, sent } = recordingQueue();
+    const revoked = await create(admin, "revoke-me@example.com", queue);
+    const accepted = await create(admin, "accept-me@example.com", queue);
+    const expiring = await create(admin, "expire-me@example.com", queue);
+
+    const resend = await fetchWith(
+      { INVITATION_EVENTS: queue, RESEND_COOLDOWN_SECONDS: "0" },
+      `/api/v1/invitations/${revoked.id}/resend`,
+      { method: "POST", headers: bearer(admin.token) },
+    );
+    expect(resend.status).toBe(200);
+    const revoke = await fetchWith({ INVITATION_EVENTS: queue }, `/api/v1/invitations/${revoked.id}`, {
+      method: "DELETE",
+      headers: bearer(admin.token),
+    });
+    expect(revoke.status).toBe(200);
+    const accept = await fetchWith({ INVITATION_EVENTS: queue }, "/api/v1/invitations/accept", {
+      method: "POST",
+      headers: { ...bearer(await inviteeToken(accepted.email)), "Content-Type": "application/json" },
+      body: JSON.stringify({ token: accepted.token }),
+    });
+    expect(accept.status).toBe(200);
+    // The sweep's events are published by the same cron run.
+    const sweptAt = Date.parse(expiring.expiresAt) + 1000;
+    await runSweep(sweptAt, { INVITATION_EVENTS: queue });
+
+    const events = await storedEvents(admin.org);
+    expect(events.map((event) => [event.type, event.invitation_id])).toEqual([
+      ["invitation.created", revoked.id],
+      ["invitation.created", accepted.id],
+      ["invitation.created", expiring.id],
+      ["invitation.resent", revoked.id],
+      ["invitation.revoked", revoked.id],
+      ["invitation.accepted", accepted.id],
+      ["invitation.expired", expiring.id],
+    ]);
+    expect(events.every((event) => event.published_at !== null)).toBe(true);
+
+    const rows = await storedRows(admin.org);
+    const byId = (id: string) => rows.find((row) => row.id === id);
+    const published = sent.filter((body) => body.organizationId === admin.org);
+    expect(
+      published.map((body) => [body.type, body.occurredAt, (body.invitation as Invitation).status]),
+    ).toEqual([
+      ["invitation.created", revoked.createdAt, "PENDING"],
+      ["invitation.created", accepted.createdAt, "PENDING"],
+      ["invitation.created", expiring.createdAt, "PENDING"],
+      ["invitation.resent", new Date(byId(revoked.id)?.last_sent_at ?? 0).toISOString(), "PENDING"],
+      ["invitation.revoked", new Date(byId(revoked.id)?.revoked_at ?? 0).toISOString(), "REVOKED"],
+      ["invitation.accepted", new Date(byId(accepted.id)?.accepted_at ?? 0).toISOString(), "ACCEPTED"],
+      ["invitation.expired", new Date(sweptAt).toISOString(), "EXPIRED"],
+    ]);
+    // Each event shows the invitation as that change left it.
+    const resent = published[3]?.invitation as Invitation;
+    expect(resent).toMatchObject({ resendCount: 1, status: "PENDING", revokedAt: null });
+    expect(published[4]?.invitation).toMatchObject({ resendCount: 1, revokedBy: admin.sub });
+    expect(published[5]?.invitation).toMatchObject({ acceptedBy: "user_invitee" });
+  });
+
+  it("records invitation.expired when a new invitation to the same email stores a past-due one's expiry", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const admin = await caller();
+    const { queue } = recordingQueue();
+    const old = await create(admin, "again@example.com", queue);
+    vi.setSystemTime(Date.parse(old.expiresAt) + DAY);
+    const later = await caller("ORG_ADMIN", admin.org, admin.sub);
+    const fresh = await create(later, "again@example.com", queue);
+
+    const events = await storedEvents(admin.org);
+    expect(events.map((event) => [event.type, event.invitation_id, event.occurred_at])).toEqual([
+      ["invitation.created", old.id, Date.parse(old.createdAt)],
+      ["invitation.expired", old.id, Date.parse(fresh.createdAt)],
+      ["invitation.created", fresh.id, Date.parse(fresh.createdAt)],
+    ]);
+  });
+
+  it("records nothing for a refused change: a 409 create, a 400 revoke", async () => {
+    const admin = await caller();
+    const { queue } = recordingQueue();
+    const first = await create(admin, "taken@example.com", queue);
+    const before = await storedEvents(admin.org);
+
+    // Through fetchWith, which waits for what the Worker does after responding, as every request
+    // in this file does: no publisher is left running into the next test.
+    const conflict = await fetchWith({ INVITATION_EVENTS: queue }, "/api/v1/invitations", {
+      method: "POST",
+      headers: { ...bearer(admin.token), "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "TAKEN@example.com" }),
+    });
+    expect(conflict.status).toBe(409);
+    const revoke = () =>
+      fetchWith({ INVITATION_EVENTS: queue }, `/api/v1/invitations/${first.id}`, {
+        method: "DELETE",
+        headers: bearer(admin.token),
+      });
+    expect((await revoke()).status).toBe(200);
+    expect((await revoke()).status).toBe(400);
+
+    const after = await storedEvents(admin.org);
+    expect(after.map((event) => event.type)).toEqual([
+      ...before.map((event) => event.type),
+      "invitation.revoked",
+    ]);
+  });
+});
+
+describe("publishing", () => {
+  it("a queue that refuses leaves the response alone and the events in the outbox, and the cron publishes them", async () => {
+    const admin = await caller();
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const down = recordingQueue({ fail: true });
+    const created = await create(admin, "outage@example.com", down.queue);
+    expect(created.status).toBe("PENDING");
+
+    const [held] = await storedEvents(admin.org);
+    expect(held).toMatchObject({ type: "invitation.created", published_at: null, claimed_until: null });
+    const lines = warnings.mock.calls.map(([line]) => JSON.parse(String(line)));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        message: "Publishing invitation events failed; they stay in the outbox",
+      }),
+    );
+    expect(JSON.stringify(lines)).not.toContain("outage@example.com");
+
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const up = recordingQueue();
+    await runSweep(Date.now(), { INVITATION_EVENTS: up.queue });
+    expect(up.sent.filter((body) => body.organizationId === admin.org).map((body) => body.id)).toEqual([
+      held?.id,
+    ]);
+    expect((await storedEvents(admin.org))[0]?.published_at).toEqual(expect.any(Number));
+  });
+
+  it("two publishers running at once send every event exactly once, in outbox order", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    const drain = recordingQueue();
+    await publishPending(db, drain.queue, log, { maxRounds: 100 });
+    // 250 events waiting: more than one round of 100 for each publisher.
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    await seedPending(admin.org, 250, Date.now(), Date.now() + DAY);
+
+    const a = recordingQueue();
+    const b = recordingQueue();
+    const [ra, rb] = await Promise.all([
+      publishPending(db, a.queue, log, { maxRounds: 10 }),
+      publishPending(db, b.queue, log, { maxRounds: 10 }),
+    ]);
+    expect(ra.complete && rb.complete).toBe(true);
+    expect(ra.published + rb.published).toBe(250);
+
+    const ids = [...a.sent, ...b.sent].map((body) => body.id);
+    expect(new Set(ids).size).toBe(250);
+    const stored = await storedEvents(admin.org);
+    expect(new Set(ids)).toEqual(new Set(stored.map((event) => event.id)));
+    expect(stored.every((event) => event.published_at !== null && event.claimed_until === null)).toBe(true);
+    // Each publisher's messages in outbox order.
+    const seqOf = new Map(stored.map((event) => [event.id, event.seq]));
+    for (const sent of [a.sent, b.sent]) {
+      const seqs = sent.map((body) => seqOf.get(body.id) ?? 0);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    }
+  });
+
+  it("an event claimed by a publisher that stopped is sent again once the claim has lapsed", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+    await seedPending(admin.org, 1, Date.now(), Date.now() + DAY);
+    const [event] = await storedEvents(admin.org);
+    // Claimed just now by a publisher that never marked it published.
+    await env.DB.prepare("UPDATE invitation_events SET claimed_until = ? WHERE seq = ?")
+      .bind(Date.now() + CLAIM_MS, event?.seq)
+      .run();
+
+    const meanwhile = recordingQueue();
+    expect(await publishPending(db, meanwhile.queue, log)).toEqual({ published: 0, complete: true });
+    expect(meanwhile.sent).toEqual([]);
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + CLAIM_MS);
+    const later = recordingQueue();
+    expect(await publishPending(db, later.queue, log)).toEqual({ published: 1, complete: true });
+    expect(later.sent.map((body) => body.id)).toEqual([event?.id]);
+  });
+
+  it("the cron deletes published events after the retention period, and never an unpublished one", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await seedPending(admin.org, 3, Date.now(), Date.now() + DAY);
+    const [old, recent, unpublished] = await storedEvents(admin.org);
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE invitation_events SET published_at = ? WHERE seq = ?").bind(
+        now - RETENTION_MS - 1,
+        old?.seq,
+      ),
+      env.DB.prepare("UPDATE invitation_events SET published_at = ? WHERE seq = ?").bind(
+        now - RETENTION_MS + 60_000,
+        recent?.seq,
+      ),
+      env.DB.prepare(
+        "UPDATE invitation_events SET published_at = NULL, claimed_until = ? WHERE seq = ?",
+      ).bind(now + CLAIM_MS, unpublished?.seq),
+    ]);
+    expect(await pruneOutbox(db, now)).toBeGreaterThanOrEqual(1);
+    expect((await storedEvents(admin.org)).map((event) => event.seq)).toEqual([
+      recent?.seq,
+      unpublished?.seq,
+    ]);
+  });
+});
