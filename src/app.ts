@@ -1,4 +1,5 @@
 import { swaggerUI } from "@hono/swagger-ui";
+import type { Hono, Schema } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -12,6 +13,11 @@ import { ApiError, notFound, onError } from "./lib/errors";
 /** Request bodies over this size are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/** A bulk create's limit: 100 items of addresses up to 254 characters. */
+export const MAX_BULK_BODY_BYTES = 64 * 1024;
+
+const BULK_PATH = /^\/api\/v1\/invitations\/bulk\/?$/;
+
 /** Builds the application: middleware order, error rendering, the API and its documentation. */
 export function createApp() {
   const app = createRouter();
@@ -19,21 +25,26 @@ export function createApp() {
   app.use(requestId());
   app.use(secureHeaders());
   app.use("/api/*", corsFromConfig);
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError("PAYLOAD_TOO_LARGE");
-    },
-  });
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError("PAYLOAD_TOO_LARGE");
+      },
+    });
+  const limitBody = limit(MAX_BODY_BYTES);
+  const limitBulkBody = limit(MAX_BULK_BODY_BYTES);
   // Not on GET and HEAD, which have no body to read: given a chunked one, bodyLimit would rebuild
   // the request with it, which the runtime refuses for those methods (a 500).
-  app.use("/api/*", (c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
-  );
+  app.use("/api/*", (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    return (BULK_PATH.test(c.req.path) ? limitBulkBody : limitBody)(c, next);
+  });
 
   app.use("/api/*", d1Session);
   app.use("/api/*", publishAfterWrites);
-  app.route("/api/v1", invitationsRouter);
+  // The returned router's type carries every route: it is AppType, for typed clients.
+  const routes = app.route("/api/v1", invitationsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -65,7 +76,36 @@ export function createApp() {
 
   app.notFound(notFound);
   app.onError(onError);
-  return app;
+  return routes;
 }
 
-export type App = ReturnType<typeof createApp>;
+/**
+ * An input part (header, query, ...) whose fields are all optional becomes optional itself. The
+ * router types each part a route validates as a required argument even when it can be empty:
+ * every typed call would spell out `header: {}` (all routes read the optional bookmark) and a
+ * plain list `query: {}`.
+ */
+type OptionalWhenEmpty<Input> = {
+  [Part in keyof Input as Record<never, never> extends Input[Part] ? never : Part]: Input[Part];
+} & {
+  [Part in keyof Input as Record<never, never> extends Input[Part] ? Part : never]?: Input[Part];
+};
+
+type OptionalEmptyInputs<S extends Schema> = {
+  [Path in keyof S]: {
+    [Method in keyof S[Path]]: S[Path][Method] extends { input: infer Input }
+      ? Omit<S[Path][Method], "input"> & { input: OptionalWhenEmpty<Input> }
+      : S[Path][Method];
+  };
+};
+
+type Routes = ReturnType<typeof createApp>;
+
+/**
+ * The API's routes as types, for `hc<AppType>()` from `hono/client`: calls, inputs and answers
+ * typed from the same zod schemas the Worker validates with (see the README's typed client).
+ */
+export type AppType =
+  Routes extends Hono<infer E, infer S, infer BasePath>
+    ? Hono<E, OptionalEmptyInputs<S> extends infer T extends Schema ? T : never, BasePath>
+    : never;

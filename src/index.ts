@@ -4,6 +4,7 @@ import type { InvitationEvent } from "./events/events";
 import { pruneOutbox, publishPending } from "./events/outbox";
 import { deliverEvents } from "./events/webhook";
 import { expireInvitations } from "./jobs/expire-invitations";
+import { pruneIdempotencyKeys } from "./lib/idempotency";
 import { describeError, withFields } from "./lib/log";
 
 const app = createApp();
@@ -12,8 +13,9 @@ export default {
   fetch: app.fetch,
   /**
    * The cron trigger: sweep invitations that were due at the scheduled time, publish every event
-   * still in the outbox (the sweep's, and any a request failed to publish), and delete published
-   * events past their retention. Each step runs even if an earlier one failed; the run fails if any did.
+   * still in the outbox (the sweep's, and any a request failed to publish), delete published
+   * events past their retention and expired idempotency keys. Each step runs even if an earlier
+   * one failed; the run fails if any did.
    */
   async scheduled(controller, env) {
     // A cron run has no request; its lines share an id of their own, in the same field.
@@ -30,13 +32,21 @@ export default {
       });
       failures.push(error);
     }
+    // The run's D1 queries stay within the free plan's 50 per invocation: the sweep at most 20,
+    // publishing 10 rounds of 2, the outbox prune at most 5, the idempotency-key prune at most 3.
     try {
-      // 10 rounds of 2 queries: with the sweep's 20 and the prune's 5, under the free plan's 50 queries.
       const { published, complete } = await publishPending(db, env.INVITATION_EVENTS, log, { maxRounds: 10 });
       const pruned = await pruneOutbox(db, Date.now());
       log("info", "Outbox published", { published, complete, pruned });
     } catch (error) {
       log("error", "Outbox publishing failed", { error: describeError(error) });
+      failures.push(error);
+    }
+    try {
+      const deleted = await pruneIdempotencyKeys(db, Date.now());
+      log("info", "Expired idempotency keys deleted", { deleted });
+    } catch (error) {
+      log("error", "Deleting expired idempotency keys failed", { error: describeError(error) });
       failures.push(error);
     }
     if (failures.length > 0) throw failures[0];
@@ -46,3 +56,4 @@ export default {
     await deliverEvents(batch, env, withFields({ requestId: crypto.randomUUID(), queue: batch.queue }));
   },
 } satisfies ExportedHandler<Env, InvitationEvent>;
+export type { AppType } from "./app";

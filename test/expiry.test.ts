@@ -90,9 +90,9 @@ describe("expiry", () => {
     });
     expect(rows.find((row) => row.id === revoked.id)).toEqual(revokedRow);
 
-    // One line for the sweep, one for the outbox the cron publishes after it.
+    // One line for the sweep, then one each for the outbox and the idempotency keys.
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({
       level: "info",
       message: "Expired invitations swept",
@@ -102,6 +102,7 @@ describe("expiry", () => {
       complete: true,
     });
     expect(lines[1]).toMatchObject({ level: "info", message: "Outbox published", complete: true });
+    expect(lines[2]).toMatchObject({ level: "info", message: "Expired idempotency keys deleted" });
 
     const reader = await travelTo(sweepAt, admin.org);
     const listed = (await list(reader)).data.find((invitation) => invitation.id === due.id);

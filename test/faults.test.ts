@@ -25,6 +25,11 @@ type Prepared = {
   run: (db: D1Database) => Promise<Response>;
   /** Strings that must never appear in a log line for it (addresses, link tokens). */
   secrets: string[];
+  /**
+   * Its last statement stores the idempotent answer once the change is made: a fault there keeps
+   * the success answer (see test/idempotency.test.ts), so faults are injected before it.
+   */
+  storesAnswerLast?: boolean;
 };
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -46,6 +51,40 @@ const operations: [string, () => Promise<Prepared>][] = [
       return {
         run: (db) => fetchWith({ DB: db }, "/api/v1/invitations", post(admin.token, { email })),
         secrets: [email],
+      };
+    },
+  ],
+  [
+    "bulk create",
+    async () => {
+      const admin = await caller("ORG_ADMIN");
+      const emails = [`bulk-${crypto.randomUUID()}@example.com`, `bulk-${crypto.randomUUID()}@example.com`];
+      await seedPending(admin.org, 1, Date.now() - 10_000, Date.now() - 1_000);
+      return {
+        run: (db) =>
+          fetchWith(
+            { DB: db },
+            "/api/v1/invitations/bulk",
+            post(admin.token, { invitations: emails.map((email) => ({ email })) }),
+          ),
+        secrets: emails,
+      };
+    },
+  ],
+  [
+    "create with an Idempotency-Key",
+    async () => {
+      const admin = await caller("ORG_ADMIN");
+      const email = `keyed-${crypto.randomUUID()}@example.com`;
+      const init = post(admin.token, { email });
+      return {
+        run: (db) =>
+          fetchWith({ DB: db }, "/api/v1/invitations", {
+            ...init,
+            headers: { ...init.headers, "Idempotency-Key": crypto.randomUUID() },
+          }),
+        secrets: [email],
+        storesAnswerLast: true,
       };
     },
   ],
@@ -138,11 +177,13 @@ describe("D1 failing under each operation", () => {
     it(`${name}: whichever statement fails, the answer is a 500 envelope, nothing is written, and the error is logged with the request id`, async () => {
       // Learn the statements the operation issues, and that it succeeds without a fault.
       const probe = faultyD1();
-      const healthy = await (await prepare()).run(probe.db);
+      const healthyRun = await prepare();
+      const healthy = await healthyRun.run(probe.db);
       expect(healthy.status).toBeLessThan(300);
       expect(probe.log.statements.length).toBeGreaterThan(0);
+      const faultable = probe.log.statements.length - (healthyRun.storesAnswerLast ? 1 : 0);
 
-      for (let failAt = 0; failAt < probe.log.statements.length; failAt++) {
+      for (let failAt = 0; failAt < faultable; failAt++) {
         const { run, secrets } = await prepare();
         const before = await databaseSnapshot();
         const errors = vi.spyOn(console, "error").mockImplementation(() => {});

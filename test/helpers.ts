@@ -299,17 +299,19 @@ export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
  * Events without their publication columns, which the publisher moves after any response.
  */
 export async function databaseSnapshot() {
-  const [invitations, counts, events] = await env.DB.batch([
+  const [invitations, counts, events, keys] = await env.DB.batch([
     env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
     env.DB.prepare("SELECT * FROM organization_invitation_counts ORDER BY organization_id"),
     env.DB.prepare(
       "SELECT seq, id, type, organization_id, invitation_id, occurred_at, invitation FROM invitation_events ORDER BY seq",
     ),
+    env.DB.prepare("SELECT * FROM idempotency_keys ORDER BY organization_id, key_hash"),
   ]);
   return {
     invitations: invitations?.results ?? [],
     counts: counts?.results ?? [],
     events: events?.results ?? [],
+    idempotencyKeys: keys?.results ?? [],
   };
 }
 

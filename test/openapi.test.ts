@@ -8,6 +8,7 @@ type Operation = {
     { content?: Record<string, { schema: { $ref?: string } }>; headers?: Record<string, unknown> }
   >;
   requestBody?: { required?: boolean };
+  parameters?: { in: string; name: string }[];
 };
 type Document = {
   openapi: string;
@@ -25,6 +26,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/api/v1/invitations",
       "/api/v1/invitations/accept",
+      "/api/v1/invitations/bulk",
       "/api/v1/invitations/lookup",
       "/api/v1/invitations/{id}",
       "/api/v1/invitations/{id}/resend",
@@ -34,6 +36,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths["/api/v1/invitations/{id}/resend"] ?? {})).toEqual(["post"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/lookup"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/accept"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/bulk"] ?? {})).toEqual(["post"]);
 
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
       type: "http",
@@ -54,18 +57,29 @@ describe("GET /openapi.json", () => {
     const bearer = [{ bearerAuth: [] }];
     const expected: [string, string, string[], object[]][] = [
       ["/api/v1/invitations", "get", ["200", "400", "401", "403", "429", "500"], bearer],
-      ["/api/v1/invitations", "post", ["201", "400", "401", "403", "409", "413", "429", "500"], bearer],
+      [
+        "/api/v1/invitations",
+        "post",
+        ["201", "400", "401", "403", "409", "413", "422", "429", "500"],
+        bearer,
+      ],
+      [
+        "/api/v1/invitations/bulk",
+        "post",
+        ["200", "400", "401", "403", "409", "413", "422", "429", "500"],
+        bearer,
+      ],
       ["/api/v1/invitations/{id}", "get", ["200", "400", "401", "403", "404", "429", "500"], bearer],
       [
         "/api/v1/invitations/{id}",
         "delete",
-        ["200", "400", "401", "403", "404", "413", "429", "500"],
+        ["200", "400", "401", "403", "404", "409", "413", "422", "429", "500"],
         bearer,
       ],
       [
         "/api/v1/invitations/{id}/resend",
         "post",
-        ["200", "400", "401", "403", "404", "409", "413", "429", "500"],
+        ["200", "400", "401", "403", "404", "409", "413", "422", "429", "500"],
         bearer,
       ],
       // The link's token is the credential: no bearer token.
@@ -101,6 +115,21 @@ describe("GET /openapi.json", () => {
         if (path.startsWith("/api/"))
           expect(Object.keys(tooMany?.headers ?? {}), `${method} ${path}`).toEqual(["Retry-After"]);
       }
+    }
+    // The four writes that take an Idempotency-Key say so, and say how a replay is marked.
+    for (const [path, method] of [
+      ["/api/v1/invitations", "post"],
+      ["/api/v1/invitations/bulk", "post"],
+      ["/api/v1/invitations/{id}", "delete"],
+      ["/api/v1/invitations/{id}/resend", "post"],
+    ] as const) {
+      const operation = doc.paths[path]?.[method];
+      expect(
+        operation?.parameters?.map((p) => [p.in, p.name]),
+        `${method} ${path}`,
+      ).toContainEqual(["header", "idempotency-key"]);
+      const success = Object.entries(operation?.responses ?? {}).find(([status]) => status.startsWith("2"));
+      expect(Object.keys(success?.[1].headers ?? {})).toContain("Idempotent-Replayed");
     }
     const resend = doc.paths["/api/v1/invitations/{id}/resend"]?.post?.responses;
     expect(Object.keys(resend?.["200"]?.headers ?? {})).toContain("Cache-Control");

@@ -5,7 +5,7 @@
  * 1. never a 5xx;
  * 2. every non-2xx response is the JSON error envelope `{ code, details, error, message, statusCode }`
  *    with `statusCode` equal to the HTTP status (and 2xx responses are JSON objects);
- * 3. a rejected request changes nothing: both tables are dumped before and after it;
+ * 3. a rejected request changes nothing: the tables it could write are dumped before and after it;
  * 4. no response carries another organization's data: a "victim" organization is seeded with
  *    known ids, emails, users and link tokens, none of which may ever come back to the attacker.
  *
@@ -75,7 +75,7 @@ function knownAt(pick: number) {
 // attacker's known invitations grow as the runs go).
 // ---------------------------------------------------------------------------------------------
 
-type Operation = "list" | "create" | "lookup" | "get" | "resend" | "revoke" | "accept";
+type Operation = "list" | "create" | "bulk" | "lookup" | "get" | "resend" | "revoke" | "accept";
 
 type Variant = "as-is" | "upper" | "padded";
 
@@ -108,7 +108,9 @@ type Credential =
 type Body =
   | { kind: "none" }
   | { kind: "object"; entries: [string, Value][]; inArray: boolean }
-  | { kind: "text"; text: string };
+  | { kind: "text"; text: string }
+  /** A bulk create's envelope: its items are bodies too, and more members may follow. */
+  | { kind: "bulk"; items: Body[]; members: [string, Value][] };
 
 type RequestSpec = {
   method: string;
@@ -372,6 +374,34 @@ const createBody = objectBody(
     .map((fields) =>
       Object.entries(fields).filter((entry): entry is [string, Value] => entry[1] !== undefined),
     ),
+);
+
+/** Bulk bodies: mostly the envelope around create bodies, sometimes with a flag or stray members. */
+const bulkBody = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc
+      .tuple(
+        fc.array(createBody, { minLength: 0, maxLength: 6 }),
+        fc.option(fc.constantFrom(text("true"), text("false"), text('"true"'), text("1"), text("null")), {
+          freq: 3,
+          nil: undefined,
+        }),
+        fc.oneof(
+          { weight: 6, arbitrary: fc.constant<[string, Value][]>([]) },
+          { weight: 1, arbitrary: extraEntries },
+        ),
+      )
+      .map(
+        ([items, dryRun, extras]): Body => ({
+          kind: "bulk",
+          items,
+          members: dryRun === undefined ? extras : [["dryRun", dryRun], ...extras],
+        }),
+      ),
+  },
+  // A single create's body sent here, or hostile text.
+  { weight: 2, arbitrary: createBody },
 );
 
 const acceptBody = objectBody(
@@ -686,6 +716,7 @@ const extraHeaders = fc.oneof(
           .stringMatching(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/)
           .map((value): [string, string] => ["x-d1-bookmark", value]),
         headerJunk.map((value): [string, string] => ["CF-Connecting-IP", value]),
+        headerJunk.map((value): [string, string] => ["Idempotency-Key", value]),
         fc.constantFrom<[string, string]>(
           ["X-HTTP-Method-Override", "DELETE"],
           ["Origin", "https://evil.example"],
@@ -759,6 +790,12 @@ const requests: Record<Operation, fc.Arbitrary<RequestSpec>> = {
     body: strayBody,
   }),
   create: request({ method: "POST", path: COLLECTION, credential: credential("member"), body: createBody }),
+  bulk: request({
+    method: "POST",
+    path: fc.constantFrom("/api/v1/invitations/bulk", "/api/v1/invitations/bulk/"),
+    credential: credential("member"),
+    body: bulkBody,
+  }),
   lookup: request({
     method: "GET",
     path: fc.constantFrom("/api/v1/invitations/lookup", "/api/v1/invitations/lookup/"),
@@ -885,6 +922,11 @@ function bodyText(body: Body, pick: number): string | undefined {
       const object = `{${members.join(",")}}`;
       return body.inArray ? `[${object}]` : object;
     }
+    case "bulk": {
+      const items = body.items.map((item) => bodyText(item, pick) ?? "null");
+      const members = body.members.map(([key, value]) => `${JSON.stringify(key)}:${valueJson(value, pick)}`);
+      return `{${[`"invitations":[${items.join(",")}]`, ...members].join(",")}}`;
+    }
   }
 }
 
@@ -1009,6 +1051,7 @@ function changedRows(before: Dump, after: Dump) {
     invitations: diff(before.invitations, after.invitations),
     counts: diff(before.counts, after.counts),
     events: diff(before.events, after.events),
+    idempotencyKeys: diff(before.idempotencyKeys, after.idempotencyKeys),
   };
 }
 
@@ -1046,6 +1089,10 @@ function record(operation: Operation, status: number) {
 /** What the attacker learns from a success: new invitations and links to use in later runs. */
 function learn(body: unknown) {
   if (typeof body !== "object" || body === null) return;
+  // A bulk create's invitations, each with its link.
+  const { results } = body as { results?: unknown };
+  if (Array.isArray(results))
+    for (const result of results) learn((result as { invitation?: unknown }).invitation);
   const { id, email, token } = body as Record<string, unknown>;
   if (typeof id === "string" && typeof email === "string" && typeof token === "string") {
     known.push({ id, email, token });
@@ -1211,6 +1258,7 @@ describe("property-based fuzzing of every operation", () => {
   const properties: [Operation, string][] = [
     ["list", "GET /invitations with random queries"],
     ["create", "POST /invitations with random bodies, content types and callers"],
+    ["bulk", "POST /invitations/bulk with random items, flags and callers"],
     ["lookup", "GET /invitations/lookup with random tokens and queries"],
     ["get", "GET /invitations/{id} with random ids"],
     ["resend", "POST /invitations/{id}/resend with random ids, bodies and elapsed time"],

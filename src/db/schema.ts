@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Roles an invitation can grant; also the roles a caller's token can carry. */
 export const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const;
@@ -130,3 +130,35 @@ export const invitationEvents = sqliteTable(
 );
 
 export type InvitationEventRow = typeof invitationEvents.$inferSelect;
+
+/**
+ * Requests made with an `Idempotency-Key` (create, bulk create, resend, revoke): one row per
+ * organization and key, kept 24 hours, so a retry gets the first answer instead of a second
+ * effect (see src/lib/idempotency.ts). The key itself is never stored, only its SHA-256; the
+ * answer is stored encrypted under a key derived from it, since a create's answer holds the
+ * invitation link.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    organizationId: text("organization_id").notNull(),
+    /** SHA-256 of the Idempotency-Key, base64url. */
+    keyHash: text("key_hash").notNull(),
+    /** SHA-256 of the request it was first used with: operation, path parameters and body. */
+    fingerprint: text("fingerprint").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** After this the key is free again, and the cron deletes the row. */
+    expiresAt: integer("expires_at").notNull(),
+    /** While the first request runs: until then a retry is told to wait. NULL once answered. */
+    lockedUntil: integer("locked_until"),
+    /** The first answer (status, headers, body), AES-GCM encrypted; NULL while it runs. */
+    response: text("response"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.keyHash] }),
+    // The cron's cleanup: expired rows, oldest first.
+    index("idempotency_keys_expires_idx").on(t.expiresAt),
+  ],
+);
+
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;

@@ -1,15 +1,20 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { InvitationRow } from "../db/schema";
+import type { InvitationRow, Role } from "../db/schema";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
-import { ApiError } from "../lib/errors";
+import { ApiError, ERRORS, issuesToDetails } from "../lib/errors";
+import { idempotent } from "../lib/idempotency";
 import { requestLogger } from "../lib/log";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
-import type { InvitationPreview } from "./invitations.schemas";
+import {
+  type BulkCreateResult,
+  CreateInvitationBodySchema,
+  type InvitationPreview,
+} from "./invitations.schemas";
 
 /**
  * One log line per change of state, for the audit trail: ids only (the invitation's, its
@@ -84,87 +89,195 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
   return c.json(toInvitation(row, Date.now()), 200);
 };
 
-export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = async (c) => {
-  const { email, role, expiresInDays } = c.req.valid("json");
-  const { organizationId, userId } = c.get("principal");
-  const lifetimeMs =
-    expiresInDays === undefined ? readConfig(c.env).invitationTtlMs : expiresInDays * 86_400_000;
-  const { token, tokenHash } = await newLink();
-  const now = Date.now();
-  let row: InvitationRow;
-  try {
-    row = await repository.insertInvitation(c.get("db"), {
-      id: crypto.randomUUID(),
-      organizationId,
-      email,
-      role,
-      invitedBy: userId,
-      tokenHash,
-      now,
-      expiresAt: now + lifetimeMs,
-    });
-  } catch (error) {
-    if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
-    throw error;
-  }
-  audit(c, "Invitation created", row, { actor: userId, role: row.role });
-  c.header("Location", `/api/v1/invitations/${row.id}`);
-  return c.json(withLink(c, row, token, now), 201);
-};
-
-export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = async (c) => {
-  const { id } = c.req.valid("param");
-  const { organizationId, userId } = c.get("principal");
-  const outcome = await repository.revokeInvitation(c.get("db"), {
-    organizationId,
-    id,
-    revokedBy: userId,
-    now: Date.now(),
+export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
+  idempotent(c, c.req.valid("json"), async () => {
+    const { email, role, expiresInDays } = c.req.valid("json");
+    const { organizationId, userId } = c.get("principal");
+    const lifetimeMs =
+      expiresInDays === undefined ? readConfig(c.env).invitationTtlMs : expiresInDays * 86_400_000;
+    const { token, tokenHash } = await newLink();
+    const now = Date.now();
+    let row: InvitationRow;
+    try {
+      row = await repository.insertInvitation(c.get("db"), {
+        id: crypto.randomUUID(),
+        organizationId,
+        email,
+        role,
+        invitedBy: userId,
+        tokenHash,
+        now,
+        expiresAt: now + lifetimeMs,
+      });
+    } catch (error) {
+      if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
+      throw error;
+    }
+    audit(c, "Invitation created", row, { actor: userId, role: row.role });
+    c.header("Location", `/api/v1/invitations/${row.id}`);
+    return c.json(withLink(c, row, token, now), 201);
   });
-  if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
-  if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
-  audit(c, "Invitation revoked", { id, organizationId }, { actor: userId });
-  return c.json({ message: "Invitation revoked" }, 200);
+
+/** Why an item of a bulk create was not created, in the envelope's terms. */
+const ITEM_ERRORS = {
+  invalid: (details: Record<string, string[]>) => ({
+    code: "VALIDATION_ERROR",
+    message: ERRORS.VALIDATION_ERROR.message,
+    details,
+  }),
+  duplicate: (first: number) => ({
+    code: "DUPLICATE_IN_REQUEST",
+    message: `The same email address is item ${first} of this request`,
+    details: {},
+  }),
+  alreadyPending: { code: "CONFLICT", message: ERRORS.CONFLICT.message, details: {} },
 };
 
-export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = async (c) => {
-  const { id } = c.req.valid("param");
-  const { organizationId, userId } = c.get("principal");
-  const { resendCooldownMs: cooldownMs } = readConfig(c.env);
-  const { token, tokenHash } = await newLink();
-  const now = Date.now();
-  let result: repository.WriteResult;
-  try {
-    result = await repository.resendInvitation(c.get("db"), {
+export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitations, AppEnv> = (c) =>
+  idempotent(c, c.req.valid("json"), async () => {
+    const { invitations: items, dryRun } = c.req.valid("json");
+    const { organizationId, userId } = c.get("principal");
+    const { invitationTtlMs } = readConfig(c.env);
+    const db = c.get("db");
+    const now = Date.now();
+
+    // Each item on its own: invalid, a repeat of an earlier item's address, or a candidate.
+    const results: BulkCreateResult[] = [];
+    const candidates = new Map<string, { index: number; role: Role; lifetimeMs: number }>();
+    items.forEach((item, index) => {
+      const parsed = CreateInvitationBodySchema.safeParse(item);
+      if (!parsed.success) {
+        const details = issuesToDetails(parsed.error.issues, "item");
+        results[index] = { index, email: null, outcome: "invalid", error: ITEM_ERRORS.invalid(details) };
+        return;
+      }
+      const { email, role, expiresInDays } = parsed.data;
+      const first = candidates.get(email);
+      if (first) {
+        results[index] = { index, email, outcome: "duplicate", error: ITEM_ERRORS.duplicate(first.index) };
+        return;
+      }
+      const lifetimeMs = expiresInDays === undefined ? invitationTtlMs : expiresInDays * 86_400_000;
+      candidates.set(email, { index, role, lifetimeMs });
+    });
+
+    if (dryRun) {
+      const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
+      for (const [email, { index }] of candidates) {
+        results[index] = pending.has(email)
+          ? { index, email, outcome: "already_pending", error: ITEM_ERRORS.alreadyPending }
+          : { index, email, outcome: "would_create" };
+      }
+    } else {
+      const links = new Map<string, string>();
+      const rows: repository.NewBulkInvitation[] = [];
+      for (const [email, { role, lifetimeMs }] of candidates) {
+        const { token, tokenHash } = await newLink();
+        links.set(email, token);
+        rows.push({ id: crypto.randomUUID(), email, role, tokenHash, expiresAt: now + lifetimeMs });
+      }
+      const inserted = await repository.insertInvitations(
+        db,
+        { organizationId, invitedBy: userId, now },
+        rows,
+      );
+      const created = new Map(inserted.map((row) => [row.email, row]));
+      for (const [email, { index }] of candidates) {
+        const row = created.get(email);
+        const token = links.get(email);
+        results[index] =
+          row && token
+            ? { index, email, outcome: "created", invitation: withLink(c, row, token, now) }
+            : { index, email, outcome: "already_pending", error: ITEM_ERRORS.alreadyPending };
+      }
+      if (inserted.length > 0) {
+        requestLogger(c)("info", "Invitations created in bulk", {
+          invitationIds: inserted.map((row) => row.id),
+          organizationId,
+          actor: userId,
+          requested: items.length,
+        });
+      }
+    }
+
+    const count = (outcome: BulkCreateResult["outcome"]) =>
+      results.filter((r) => r.outcome === outcome).length;
+    c.header("Cache-Control", "no-store");
+    return c.json(
+      {
+        dryRun,
+        summary: {
+          requested: items.length,
+          created: count("created"),
+          wouldCreate: count("would_create"),
+          duplicate: count("duplicate"),
+          alreadyPending: count("already_pending"),
+          invalid: count("invalid"),
+        },
+        results,
+      },
+      200,
+    );
+  });
+
+export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = (c) =>
+  idempotent(c, c.req.valid("param"), async () => {
+    const { id } = c.req.valid("param");
+    const { organizationId, userId } = c.get("principal");
+    const outcome = await repository.revokeInvitation(c.get("db"), {
       organizationId,
       id,
-      tokenHash,
-      now,
-      cooldownMs,
+      revokedBy: userId,
+      now: Date.now(),
     });
-  } catch (error) {
-    if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
-    throw error;
-  }
-  if (result.changed) {
-    audit(c, "Invitation resent", result.changed, { actor: userId, resendCount: result.changed.resendCount });
-    return c.json(withLink(c, result.changed, token, now), 200);
-  }
-
-  const { current } = result;
-  if (!current) throw new ApiError("INVITATION_NOT_FOUND");
-  const status = repository.effectiveStatus(current, now);
-  if (status === "ACCEPTED" || status === "REVOKED") {
-    throw new ApiError("INVITATION_NOT_RESENDABLE", {
-      message: `Only a pending or expired invitation can be resent; this one is ${status}`,
-    });
-  }
-  const retryAfter = Math.max(1, Math.ceil((repository.sentAtOf(current) + cooldownMs - now) / 1000));
-  throw new ApiError("RATE_LIMITED", {
-    message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
-    headers: { "Retry-After": String(retryAfter) },
+    if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
+    if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
+    audit(c, "Invitation revoked", { id, organizationId }, { actor: userId });
+    return c.json({ message: "Invitation revoked" }, 200);
   });
-};
+
+export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = (c) =>
+  idempotent(c, c.req.valid("param"), async () => {
+    const { id } = c.req.valid("param");
+    const { organizationId, userId } = c.get("principal");
+    const { resendCooldownMs: cooldownMs } = readConfig(c.env);
+    const { token, tokenHash } = await newLink();
+    const now = Date.now();
+    let result: repository.WriteResult;
+    try {
+      result = await repository.resendInvitation(c.get("db"), {
+        organizationId,
+        id,
+        tokenHash,
+        now,
+        cooldownMs,
+      });
+    } catch (error) {
+      if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
+      throw error;
+    }
+    if (result.changed) {
+      audit(c, "Invitation resent", result.changed, {
+        actor: userId,
+        resendCount: result.changed.resendCount,
+      });
+      return c.json(withLink(c, result.changed, token, now), 200);
+    }
+
+    const { current } = result;
+    if (!current) throw new ApiError("INVITATION_NOT_FOUND");
+    const status = repository.effectiveStatus(current, now);
+    if (status === "ACCEPTED" || status === "REVOKED") {
+      throw new ApiError("INVITATION_NOT_RESENDABLE", {
+        message: `Only a pending or expired invitation can be resent; this one is ${status}`,
+      });
+    }
+    const retryAfter = Math.max(1, Math.ceil((repository.sentAtOf(current) + cooldownMs - now) / 1000));
+    throw new ApiError("RATE_LIMITED", {
+      message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  });
 
 export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppEnv> = async (c) => {
   const { token } = c.req.valid("query");

@@ -7,6 +7,7 @@ import * as routes from "./invitations.routes";
 export const invitationsRouter = createRouter()
   .openapi(routes.listInvitations, handlers.listInvitations)
   .openapi(routes.createInvitation, handlers.createInvitation)
+  .openapi(routes.bulkCreateInvitations, handlers.bulkCreateInvitations)
   // Before `/invitations/{id}`, which would otherwise take "lookup" and "accept" for ids.
   .openapi(routes.lookupInvitation, handlers.lookupInvitation)
   .openapi(routes.acceptInvitation, handlers.acceptInvitation)

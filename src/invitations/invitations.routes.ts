@@ -1,10 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
-import { commonErrors, errorResponses, rateLimitedError } from "../lib/errors";
+import { commonErrors, errorResponses, idempotencyErrors, rateLimitedError } from "../lib/errors";
+import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../lib/idempotency";
 import { rateLimit } from "../lib/rate-limit";
 import {
   AcceptInvitationBodySchema,
+  BulkCreateInvitationsBodySchema,
+  BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
   InvitationIdParamsSchema,
   InvitationIdPathSchema,
@@ -61,7 +64,7 @@ export const createInvitation = createRoute({
     "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The response carries the invitation link (`token`, `inviteUrl`) for your mailer: this and a resend are the only times it is shown. The service sends no mail itself. Role: ORG_ADMIN.",
   middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
   request: {
-    headers: BookmarkRequestHeadersSchema,
+    headers: IdempotentRequestHeadersSchema,
     body: {
       required: true,
       description: "Sent as `application/json`; unknown fields are refused.",
@@ -73,17 +76,53 @@ export const createInvitation = createRoute({
       description: "The created invitation, with its link.",
       headers: NoStoreHeadersSchema.extend({
         Location: z.string().openapi({ example: "/api/v1/invitations/497f6eca-6276-4993-bfeb-53cbbbba6f08" }),
-      }),
+      }).extend(ReplayedHeaderSchema.shape),
       content: { "application/json": { schema: InvitationWithLinkSchema } },
     },
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: invalid email, role or expiresInDays, an unknown field, malformed JSON, or a body that is not `application/json`.",
+        "VALIDATION_ERROR: invalid email, role or expiresInDays, an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
+      ...idempotencyErrors,
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
+    ),
+  },
+});
+
+export const bulkCreateInvitations = createRoute({
+  method: "post",
+  path: "/invitations/bulk",
+  tags,
+  security,
+  summary: "Create invitations in bulk",
+  description:
+    "Up to 100 invitations in one request, each item as the body of a single create, with one result per item in the request's order: `created` (with its invitation and link), or why not: `duplicate` (an earlier item has the same address), `already_pending` (a live pending invitation exists; the database decides, as for a single create) or `invalid` (with the validation details). Items are independent: an invalid or conflicting item does not stop the others. The answer is `200` whatever the outcomes; `summary` counts them. With `dryRun: true` nothing is written and no link is issued: items that would be created now say `would_create`. All created items are written in one D1 round trip. The request counts once against the write rate limit. Role: ORG_ADMIN.",
+  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
+  request: {
+    headers: IdempotentRequestHeadersSchema,
+    body: {
+      required: true,
+      description: "Sent as `application/json`, at most 64 KiB; unknown top-level fields are refused.",
+      content: { "application/json": { schema: BulkCreateInvitationsBodySchema } },
+    },
+  },
+  responses: {
+    200: {
+      description: "One result per item, and the counts.",
+      headers: NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
+      content: { "application/json": { schema: BulkCreateInvitationsResponseSchema } },
+    },
+    ...errorResponses(
+      [
+        "VALIDATION_ERROR",
+        "VALIDATION_ERROR: `invitations` is missing, empty, over 100 items or not an array, `dryRun` is not a boolean, an unknown top-level field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key. (An invalid item is a result, not this error.)",
+      ],
+      ...commonErrors,
+      ...idempotencyErrors,
+      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 64 KiB."],
     ),
   },
 });
@@ -97,11 +136,11 @@ export const revokeInvitation = createRoute({
   description:
     "Revokes a PENDING, unexpired invitation of the caller's organization; it becomes REVOKED. An id of another organization is `404`, exactly as if it did not exist. Role: ORG_ADMIN.",
   middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
-  request: { params: InvitationIdParamsSchema, headers: BookmarkRequestHeadersSchema },
+  request: { params: InvitationIdParamsSchema, headers: IdempotentRequestHeadersSchema },
   responses: {
     200: {
       description: "The invitation is now REVOKED.",
-      headers: BookmarkResponseHeadersSchema,
+      headers: BookmarkResponseHeadersSchema.extend(ReplayedHeaderSchema.shape),
       content: { "application/json": { schema: RevokedSchema } },
     },
     ...errorResponses(
@@ -109,9 +148,10 @@ export const revokeInvitation = createRoute({
         "BAD_REQUEST",
         "BAD_REQUEST: the id is not a UUID, or the invitation is not PENDING (accepted, revoked or expired).",
       ],
-      ["VALIDATION_ERROR", "VALIDATION_ERROR: a malformed bookmark header."],
+      ["VALIDATION_ERROR", "VALIDATION_ERROR: a malformed bookmark or Idempotency-Key header."],
       ...commonErrors,
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      ...idempotencyErrors,
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
     ),
   },
@@ -150,15 +190,18 @@ export const resendInvitation = createRoute({
   description:
     "Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation's lifetime, `resendCount` goes up by one and `lastSentAt` is now. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). No request body. Role: ORG_ADMIN.",
   middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
-  request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
+  request: { params: InvitationIdPathSchema, headers: IdempotentRequestHeadersSchema },
   responses: {
     200: {
       description: "The invitation with its new link.",
-      headers: NoStoreHeadersSchema,
+      headers: NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
       content: { "application/json": { schema: InvitationWithLinkSchema } },
     },
     ...errorResponses(
-      ["VALIDATION_ERROR", "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark."],
+      [
+        "VALIDATION_ERROR",
+        "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark or Idempotency-Key.",
+      ],
       ...commonErrors,
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
       ["INVITATION_NOT_RESENDABLE", "INVITATION_NOT_RESENDABLE: the invitation is REVOKED or ACCEPTED."],
@@ -166,6 +209,7 @@ export const resendInvitation = createRoute({
         "CONFLICT",
         "CONFLICT: the invitation is EXPIRED and another live pending invitation now exists for its email.",
       ],
+      ...idempotencyErrors,
       [
         "RATE_LIMITED",
         "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",

@@ -42,9 +42,19 @@ export const ERRORS = {
     error: "Conflict",
     message: "Only a pending or expired invitation can be resent",
   },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    error: "Conflict",
+    message: "A request with this Idempotency-Key is still in progress; retry shortly",
+  },
   INVITATION_EXPIRED: { status: 410, error: "Gone", message: "This invitation has expired" },
   INVITATION_REVOKED: { status: 410, error: "Gone", message: "This invitation has been revoked" },
   PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    error: "Unprocessable Content",
+    message: "This Idempotency-Key was already used for a different request",
+  },
   RATE_LIMITED: { status: 429, error: "Too Many Requests", message: "Too many requests" },
   INTERNAL_SERVER_ERROR: {
     status: 500,
@@ -155,6 +165,21 @@ export const commonErrors: [ErrorCode, string, z.ZodObject?][] = [
   ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
 ];
 
+/** Responses an operation that takes an Idempotency-Key adds (see idempotency.ts). */
+export const idempotencyErrors: [ErrorCode, string, z.ZodObject?][] = [
+  [
+    "IDEMPOTENCY_KEY_IN_USE",
+    "IDEMPOTENCY_KEY_IN_USE: the first request with this Idempotency-Key is still running; retry after `Retry-After` seconds to get its answer.",
+    z.object({
+      "Retry-After": z.string().openapi({ description: "Seconds to wait before retrying.", example: "1" }),
+    }),
+  ],
+  [
+    "IDEMPOTENCY_KEY_REUSED",
+    "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used in the last 24 hours with a different request (another operation, invitation or body).",
+  ],
+];
+
 /** Turns zod issues into `details`: each field path with its messages. */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[], part: string): ErrorDetails {
   const details: ErrorDetails = {};
@@ -178,7 +203,8 @@ export function defaultHook(
   }
 }
 
-function renderError(c: Context<AppEnv>, err: ApiError) {
+/** The envelope response for `err`, with its headers. */
+export function renderError(c: Context<AppEnv>, err: ApiError) {
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   return c.json(envelope(err.code, err.message, err.details), err.status);
 }
