@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -34,6 +35,12 @@ export default defineConfig(async () => {
             WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
             WEBHOOK_RETRY_DELAY_SECONDS: "0",
             TEST_MIGRATIONS: migrations,
+            // test/typed-client.test.ts checks that the README shows the example as it compiles.
+            TEST_README: readFileSync(new URL("./README.md", import.meta.url), "utf8"),
+            TEST_TYPED_CLIENT_EXAMPLE: readFileSync(
+              new URL("./test/typed-client.example.ts", import.meta.url),
+              "utf8",
+            ),
             // Runs per property in test/properties.test.ts; FUZZ_RUNS=20000 npm test for more.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
           },

@@ -9,6 +9,8 @@ declare global {
     /** Bindings only the test runtime has (see vitest.config.ts). */
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_README: string;
+      TEST_TYPED_CLIENT_EXAMPLE: string;
       /** Runs per property (test/properties.test.ts); empty means the default. */
       FUZZ_RUNS: string;
       TEST_RATE_LIMIT_READS: RateLimit;
