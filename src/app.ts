@@ -1,8 +1,9 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { Hono, Schema } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { mountDocs } from "./docs/docs";
+import { registerEventWebhook } from "./events/events";
 import { publishAfterWrites } from "./events/outbox";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
@@ -53,6 +54,7 @@ export function createApp() {
     description:
       "A JWT: HS256 signed with JWT_SECRET, or RS256/ES256 signed by a key of the JWKS at JWT_JWKS_URL (chosen by `kid`). Required claims for an organization's operations: `sub` (user id), `org_id` (organization UUID), `role` (ORG_ADMIN | OPERATOR | VIEWER), `exp`. For accepting an invitation: `sub`, `email` and `exp` (no organization; `email_verified`, when present, must be true). `nbf` and `iat` are honoured when present (with JWT_CLOCK_SKEW_SECONDS of leeway, 30 by default, as for `exp`); `iss` and `aud` must match JWT_ISSUER / JWT_AUDIENCE when those are set.",
   });
+  registerEventWebhook(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -71,7 +73,7 @@ export function createApp() {
       ].join("\n"),
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Invitations API" }));
+  mountDocs(app);
   app.get("/", (c) => c.redirect("/docs"));
 
   app.notFound(notFound);

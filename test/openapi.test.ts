@@ -139,13 +139,88 @@ describe("GET /openapi.json", () => {
   });
 });
 
+describe("the event contract in /openapi.json", () => {
+  it("documents the webhook delivery: its signature headers and the InvitationEvent body, without any token", async () => {
+    const doc = await (await api("/openapi.json")).json<{
+      webhooks: Record<string, { post: Operation & { requestBody: { content: Record<string, { schema: object }> } } }>;
+      components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
+    }>();
+    const delivery = doc.webhooks.invitationEvent?.post;
+    expect(delivery?.requestBody.content["application/json"]?.schema).toEqual({
+      $ref: "#/components/schemas/InvitationEvent",
+    });
+    expect(delivery?.parameters?.map((p) => [p.in, p.name])).toEqual([
+      ["header", "webhook-id"],
+      ["header", "webhook-timestamp"],
+      ["header", "webhook-signature"],
+    ]);
+    const event = doc.components.schemas.InvitationEvent;
+    expect(Object.keys(event?.properties ?? {}).sort()).toEqual([
+      "id",
+      "invitation",
+      "occurredAt",
+      "organizationId",
+      "type",
+    ]);
+    expect(event?.properties.type?.enum).toEqual([
+      "invitation.created",
+      "invitation.resent",
+      "invitation.revoked",
+      "invitation.accepted",
+      "invitation.expired",
+    ]);
+    expect(JSON.stringify(event)).not.toMatch(/token|inviteUrl/);
+  });
+});
+
 describe("GET /docs", () => {
-  it("serves an interactive documentation page over /openapi.json", async () => {
+  it("serves Swagger UI over /openapi.json, loading every script and style from this Worker, none inline", async () => {
     const res = await api("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
     const html = await res.text();
-    expect(html).toContain("SwaggerUIBundle");
-    expect(html).toContain("/openapi.json");
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+    expect(sources.sort()).toEqual([
+      "/docs/assets/favicon-32x32.png",
+      "/docs/assets/swagger-ui-bundle.js",
+      "/docs/assets/swagger-ui.css",
+      "/docs/init.js",
+    ]);
+    // Every <script> has a src: nothing inline for the policy to allow.
+    expect(html.match(/<script/g)).toHaveLength(2);
+    expect(html.match(/<script src="[^"]+"><\/script>/g)).toHaveLength(2);
+    expect(res.headers.get("Content-Security-Policy")).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+
+    const init = await api("/docs/init.js");
+    expect(init.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    const script = await init.text();
+    expect(script).toContain('url: "/openapi.json"');
+    expect(script).toContain("validatorUrl: null");
+  });
+
+  it("serves the page's files from the installed swagger-ui-dist package, and nothing else of it", async () => {
+    const expected: [string, RegExp, number][] = [
+      ["swagger-ui-bundle.js", /^text\/javascript/, 1_000_000],
+      ["swagger-ui.css", /^text\/css/, 100_000],
+      ["favicon-32x32.png", /^image\/png$/, 100],
+    ];
+    for (const [file, type, atLeast] of expected) {
+      const res = await api(`/docs/assets/${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get("Content-Type"), file).toMatch(type);
+      expect((await res.arrayBuffer()).byteLength, file).toBeGreaterThan(atLeast);
+    }
+    expect(await (await api("/docs/assets/swagger-ui-bundle.js")).text()).toContain("SwaggerUIBundle");
+    for (const file of ["index.html", "package.json", "swagger-initializer.js", "..%2Fpackage.json"]) {
+      const res = await api(`/docs/assets/${file}`);
+      expect(res.status, file).toBe(404);
+      expect((await res.json<{ code: string }>()).code).toBe("NOT_FOUND");
+    }
+    // The package's own pages are not served at the root either.
+    for (const path of ["/index.html", "/swagger-initializer.js", "/swagger-ui-bundle.js"]) {
+      expect((await api(path)).status, path).toBe(404);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { EVENT_TYPES, type EventType, type InvitationEventRow, type InvitationRow } from "../db/schema";
 import { invitationWithStatus } from "../invitations/invitation-view";
 import { InvitationSchema } from "../invitations/invitations.schemas";
@@ -43,4 +43,43 @@ export function toEvent(row: InvitationEventRow): InvitationEvent {
     organizationId: row.organizationId,
     invitation: invitationWithStatus(invitation, invitation.status),
   };
+}
+
+/** The headers each webhook delivery carries (Standard Webhooks). */
+const WebhookHeadersSchema = z.object({
+  "webhook-id": z
+    .uuid()
+    .openapi({ description: "The event's id: the same on every retry. Deduplicate on it." }),
+  "webhook-timestamp": z.string().openapi({
+    description:
+      "When this delivery was signed, in Unix seconds. Refuse one far from your clock (say 5 minutes): a replay.",
+    example: "1795312647",
+  }),
+  "webhook-signature": z.string().openapi({
+    description:
+      "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the raw body) under WEBHOOK_SECRET: a `whsec_` secret's base64-decoded bytes, any other secret's UTF-8 bytes. Compare in constant time.",
+    example: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+  }),
+});
+
+/**
+ * The event contract in the OpenAPI document, as a 3.1 webhook: what the queue consumer POSTs to
+ * WEBHOOK_URL, and what a consumer of the INVITATION_EVENTS queue receives as the message body.
+ */
+export function registerEventWebhook(registry: OpenAPIHono["openAPIRegistry"]) {
+  registry.registerWebhook({
+    method: "post",
+    path: "invitationEvent",
+    tags: ["Events"],
+    summary: "A lifecycle event",
+    description:
+      "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.expired`) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",
+    request: {
+      headers: WebhookHeadersSchema,
+      body: { required: true, content: { "application/json": { schema: InvitationEventSchema } } },
+    },
+    responses: {
+      200: { description: "Any 2xx status acknowledges the event; the body is not read." },
+    },
+  });
 }
