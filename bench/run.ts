@@ -53,6 +53,8 @@ const ORG = {
 };
 const SIZES = { small: 1_000, medium: 10_000, large: 100_000 };
 const REVOKE_POOL = 80_000;
+/** Items per bulk create request: the most one may hold. */
+const BULK_ITEMS = 100;
 const NOISE_ORGS = 200;
 const NOISE_EACH = 50;
 
@@ -159,6 +161,8 @@ type Target = {
   path: string | (() => string);
   headers?: Record<string, string>;
   body?: () => string;
+  /** Headers made anew for each request. */
+  fresh?: () => Record<string, string>;
 };
 
 function cannon(target: Target, duration: number) {
@@ -174,6 +178,7 @@ function cannon(target: Target, duration: number) {
         setupRequest: (request) => ({
           ...request,
           path: typeof target.path === "string" ? target.path : target.path(),
+          headers: { ...request.headers, ...target.fresh?.() },
           body: target.body?.(),
         }),
       },
@@ -188,7 +193,7 @@ async function rowsReadPerRequest(target: Target, samples = 5): Promise<number |
     const path = typeof target.path === "string" ? target.path : target.path();
     const res = await fetch(`${BASE}${path}`, {
       method: target.method,
-      headers: { ...target.headers, "x-bench-measure": "1" },
+      headers: { ...target.headers, ...target.fresh?.(), "x-bench-measure": "1" },
       body: target.body?.(),
     });
     await res.arrayBuffer();
@@ -459,6 +464,31 @@ async function main() {
           body: () => JSON.stringify({ email: `new${email++}@example.com`, role: "OPERATOR" }),
         },
       ],
+      [
+        "create with an Idempotency-Key",
+        {
+          method: "POST",
+          path: "/api/v1/invitations",
+          headers: { ...(await auth(ORG.create)), "Content-Type": "application/json" },
+          body: () => JSON.stringify({ email: `new${email++}@example.com`, role: "OPERATOR" }),
+          // A fresh key per request: the first use of a key, the cost every keyed create pays.
+          fresh: () => ({ "Idempotency-Key": crypto.randomUUID() }),
+        },
+      ],
+      [
+        `bulk create, ${BULK_ITEMS} per request`,
+        {
+          method: "POST",
+          path: "/api/v1/invitations/bulk",
+          headers: { ...(await auth(ORG.create)), "Content-Type": "application/json" },
+          body: () =>
+            JSON.stringify({
+              invitations: Array.from({ length: BULK_ITEMS }, () => ({
+                email: `bulk${email++}@example.com`,
+              })),
+            }),
+        },
+      ],
     ])),
   );
   results.push(
@@ -508,6 +538,10 @@ async function main() {
   const createRatio = ratio(create, rawInsert);
   const listLimiterCost = ratio(list100k, by("list page 1, limit 20 (100k), rate limiter off"));
   const createLimiterCost = ratio(create, by("create (fresh emails), rate limiter off"));
+  const keyedCost = ratio(by("create with an Idempotency-Key"), create);
+  // Invitations written per second: a bulk request writes BULK_ITEMS of them.
+  const bulk = by(`bulk create, ${BULK_ITEMS} per request`);
+  const bulkGain = ratio({ ...bulk, roundRps: bulk.roundRps.map((rps) => rps * BULK_ITEMS) }, create);
   const range = (r: { min: number; max: number }) => `rounds ${r.min.toFixed(2)}-${r.max.toFixed(2)}`;
   const goals = [
     {
@@ -552,6 +586,18 @@ async function main() {
       figure: `create req/s, rate limiter on vs off, median of rounds (${range(createLimiterCost)})`,
       goal: "none",
       value: createLimiterCost.median,
+      met: undefined,
+    },
+    {
+      figure: `create req/s, with an Idempotency-Key vs without, median of rounds (${range(keyedCost)})`,
+      goal: "none",
+      value: keyedCost.median,
+      met: undefined,
+    },
+    {
+      figure: `invitations/s, bulk (${BULK_ITEMS} per request) vs single creates, median of rounds (${range(bulkGain)})`,
+      goal: "none",
+      value: bulkGain.median,
       met: undefined,
     },
   ];

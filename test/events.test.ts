@@ -10,6 +10,7 @@ import {
   type Invitation,
   type InvitationWithLink,
   inviteeToken,
+  overrideD1,
   recordingQueue,
   runSweep,
   seedPending,
@@ -220,6 +221,38 @@ describe("publishing", () => {
       held?.id,
     ]);
     expect((await storedEvents(admin.org))[0]?.published_at).toEqual(expect.any(Number));
+  });
+
+  it("concurrent writes in one isolate share a publishing run: every event sent once, with a few claims instead of one per request", async () => {
+    const admin = await caller();
+    const { queue, sent } = recordingQueue();
+    // The publisher works on env.DB itself (requests use sessions): count its claims.
+    let claims = 0;
+    const counting = overrideD1(env.DB, {
+      prepare: (target, query) => {
+        if (query.startsWith('update "invitation_events" set "claimed_until"')) claims += 1;
+        return target.prepare(query);
+      },
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetchWith({ DB: counting, INVITATION_EVENTS: queue }, "/api/v1/invitations", {
+          method: "POST",
+          headers: { ...bearer(admin.token), "Content-Type": "application/json" },
+          body: JSON.stringify({ email: `burst-${i}@example.com` }),
+        }),
+      ),
+    );
+    expect(responses.every((res) => res.status === 201)).toBe(true);
+    const stored = await storedEvents(admin.org);
+    expect(stored).toHaveLength(20);
+    expect(stored.every((event) => event.published_at !== null)).toBe(true);
+    const ours = sent.filter((body) => body.organizationId === admin.org).map((body) => body.id);
+    expect(ours.sort()).toEqual(stored.map((event) => event.id).sort());
+    // One claim per round, each carrying many requests' events; every request on its own would
+    // have made 20 claims at least.
+    expect(claims).toBeGreaterThan(0);
+    expect(claims).toBeLessThanOrEqual(5);
   });
 
   it("two publishers running at once send every event exactly once, in outbox order", async () => {

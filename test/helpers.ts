@@ -344,6 +344,8 @@ export async function storedEvents(org: string): Promise<StoredEvent[]> {
  */
 export function recordingQueue(options: { fail?: boolean } = {}) {
   const sent: { id: string; type: string; organizationId: string; [key: string]: unknown }[] = [];
+  /** Sizes of the batches sent, in order. */
+  const batches: number[] = [];
   const queue = {
     async send(body: unknown, sendOptions?: QueueSendOptions) {
       await queue.sendBatch([{ body, ...sendOptions }]);
@@ -353,7 +355,8 @@ export function recordingQueue(options: { fail?: boolean } = {}) {
       if (options.fail) throw new Error("Queue send failed: simulated outage");
       await env.INVITATION_EVENTS.sendBatch(list, batchOptions);
       for (const message of list) sent.push(message.body as (typeof sent)[number]);
+      batches.push(list.length);
     },
   } as unknown as Queue;
-  return { queue, sent };
+  return { queue, sent, batches };
 }

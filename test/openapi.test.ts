@@ -142,7 +142,10 @@ describe("GET /openapi.json", () => {
 describe("the event contract in /openapi.json", () => {
   it("documents the webhook delivery: its signature headers and the InvitationEvent body, without any token", async () => {
     const doc = await (await api("/openapi.json")).json<{
-      webhooks: Record<string, { post: Operation & { requestBody: { content: Record<string, { schema: object }> } } }>;
+      webhooks: Record<
+        string,
+        { post: Operation & { requestBody: { content: Record<string, { schema: object }> } } }
+      >;
       components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
     }>();
     const delivery = doc.webhooks.invitationEvent?.post;

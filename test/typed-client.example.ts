@@ -3,9 +3,8 @@
  * test/typed-client.test.ts against the Worker. The README shows the part between the markers;
  * that test checks the two agree.
  */
-import { hc } from "hono/client";
-
 // README: typed client
+import { hc } from "hono/client";
 import type { AppType } from "../src/index";
 
 export async function inviteAndRevoke(baseUrl: string, token: string, fetch?: typeof globalThis.fetch) {

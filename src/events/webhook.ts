@@ -1,3 +1,4 @@
+import { encodeBase64 } from "hono/utils/encode";
 import { readConfig, webhookKey } from "../lib/config";
 import { describeError, type Logger } from "../lib/log";
 import type { InvitationEvent } from "./events";
@@ -11,10 +12,6 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
  */
 export function retryDelaySeconds(attempts: number, first: number): number {
   return Math.min(first * 2 ** Math.max(0, attempts - 1), 3600);
-}
-
-function base64(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
 }
 
 /**
@@ -38,7 +35,7 @@ export async function signatureHeaders(
     ["sign"],
   );
   const signed = new TextEncoder().encode(`${id}.${timestampSeconds}.${body}`);
-  const signature = base64(await crypto.subtle.sign("HMAC", key, signed));
+  const signature = encodeBase64(await crypto.subtle.sign("HMAC", key, signed));
   return {
     "webhook-id": id,
     "webhook-timestamp": String(timestampSeconds),

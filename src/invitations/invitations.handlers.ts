@@ -1,20 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { InvitationRow, Role } from "../db/schema";
+import type { InvitationRow } from "../db/schema";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
-import { ApiError, ERRORS, issuesToDetails } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { idempotent } from "../lib/idempotency";
 import { requestLogger } from "../lib/log";
+import { BULK_ITEM_ERRORS, sortBulkItems } from "./bulk-items";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
-import {
-  type BulkCreateResult,
-  CreateInvitationBodySchema,
-  type InvitationPreview,
-} from "./invitations.schemas";
+import type { BulkCreateResult, InvitationPreview } from "./invitations.schemas";
 
 /**
  * One log line per change of state, for the audit trail: ids only (the invitation's, its
@@ -118,21 +115,6 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
     return c.json(withLink(c, row, token, now), 201);
   });
 
-/** Why an item of a bulk create was not created, in the envelope's terms. */
-const ITEM_ERRORS = {
-  invalid: (details: Record<string, string[]>) => ({
-    code: "VALIDATION_ERROR",
-    message: ERRORS.VALIDATION_ERROR.message,
-    details,
-  }),
-  duplicate: (first: number) => ({
-    code: "DUPLICATE_IN_REQUEST",
-    message: `The same email address is item ${first} of this request`,
-    details: {},
-  }),
-  alreadyPending: { code: "CONFLICT", message: ERRORS.CONFLICT.message, details: {} },
-};
-
 export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitations, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
     const { invitations: items, dryRun } = c.req.valid("json");
@@ -141,31 +123,13 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
     const db = c.get("db");
     const now = Date.now();
 
-    // Each item on its own: invalid, a repeat of an earlier item's address, or a candidate.
-    const results: BulkCreateResult[] = [];
-    const candidates = new Map<string, { index: number; role: Role; lifetimeMs: number }>();
-    items.forEach((item, index) => {
-      const parsed = CreateInvitationBodySchema.safeParse(item);
-      if (!parsed.success) {
-        const details = issuesToDetails(parsed.error.issues, "item");
-        results[index] = { index, email: null, outcome: "invalid", error: ITEM_ERRORS.invalid(details) };
-        return;
-      }
-      const { email, role, expiresInDays } = parsed.data;
-      const first = candidates.get(email);
-      if (first) {
-        results[index] = { index, email, outcome: "duplicate", error: ITEM_ERRORS.duplicate(first.index) };
-        return;
-      }
-      const lifetimeMs = expiresInDays === undefined ? invitationTtlMs : expiresInDays * 86_400_000;
-      candidates.set(email, { index, role, lifetimeMs });
-    });
+    const { results, candidates } = sortBulkItems(items, invitationTtlMs);
 
     if (dryRun) {
       const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
       for (const [email, { index }] of candidates) {
         results[index] = pending.has(email)
-          ? { index, email, outcome: "already_pending", error: ITEM_ERRORS.alreadyPending }
+          ? { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending }
           : { index, email, outcome: "would_create" };
       }
     } else {
@@ -188,7 +152,7 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
         results[index] =
           row && token
             ? { index, email, outcome: "created", invitation: withLink(c, row, token, now) }
-            : { index, email, outcome: "already_pending", error: ITEM_ERRORS.alreadyPending };
+            : { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending };
       }
       if (inserted.length > 0) {
         requestLogger(c)("info", "Invitations created in bulk", {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decodeBase64 } from "hono/utils/encode";
 
 /** An optional string var: unset and empty both mean "not configured". */
 const optionalVar = z
@@ -17,7 +18,7 @@ const numberVar = (schema: z.ZodNumber, fallback: number) =>
 /** The length in bytes of a `whsec_` secret's key, or 0 when it is not valid base64. */
 function webhookKeyLength(secret: string): number {
   try {
-    return atob(secret.slice("whsec_".length)).length;
+    return decodeBase64(secret.slice("whsec_".length)).length;
   } catch {
     return 0;
   }
@@ -26,7 +27,7 @@ function webhookKeyLength(secret: string): number {
 /** The HMAC key a WEBHOOK_SECRET stands for: a `whsec_` secret's decoded bytes, else its UTF-8 bytes. */
 export function webhookKey(secret: string): BufferSource {
   if (!secret.startsWith("whsec_")) return new TextEncoder().encode(secret);
-  return Uint8Array.from(atob(secret.slice("whsec_".length)), (char) => char.charCodeAt(0));
+  return decodeBase64(secret.slice("whsec_".length));
 }
 
 /**
