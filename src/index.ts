@@ -1,3 +1,5 @@
+/// <reference path="./worker-configuration.d.ts" />
+// The reference brings the `Env` type along when another project imports AppType from here.
 import { createApp } from "./app";
 import { createDb } from "./db/client";
 import type { InvitationEvent } from "./events/events";
@@ -32,10 +34,11 @@ export default {
       });
       failures.push(error);
     }
-    // The run's D1 queries stay within the free plan's 50 per invocation: the sweep at most 20,
-    // publishing 10 rounds of 2, the outbox prune at most 5, the idempotency-key prune at most 3.
+    // The run's subrequests (D1 queries and queue sends) stay within the free plan's 50 per
+    // invocation: the sweep at most 15, publishing 8 rounds of 2 queries and a send, the outbox
+    // prune at most 5, the idempotency-key prune at most 3: 47.
     try {
-      const { published, complete } = await publishPending(db, env.INVITATION_EVENTS, log, { maxRounds: 10 });
+      const { published, complete } = await publishPending(db, env.INVITATION_EVENTS, log, { maxRounds: 8 });
       const pruned = await pruneOutbox(db, Date.now());
       log("info", "Outbox published", { published, complete, pruned });
     } catch (error) {

@@ -160,7 +160,7 @@ describe("POST /api/v1/invitations/bulk", () => {
       },
       {
         index: 4,
-        email: null,
+        email: "mass@example.com",
         outcome: "invalid",
         error: {
           code: "VALIDATION_ERROR",
@@ -182,7 +182,7 @@ describe("POST /api/v1/invitations/bulk", () => {
       },
       {
         index: 6,
-        email: null,
+        email: "also-new@example.com",
         outcome: "invalid",
         error: {
           code: "VALIDATION_ERROR",

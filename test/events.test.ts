@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
-import { CLAIM_MS, pruneOutbox, publishPending, RETENTION_MS } from "../src/events/outbox";
+import type { InvitationEvent } from "../src/events/events";
+import {
+  CLAIM_MS,
+  MAX_RUN_ROUNDS,
+  pruneOutbox,
+  publishPending,
+  publishSoon,
+  RETENTION_MS,
+  SET_ASIDE_MS,
+} from "../src/events/outbox";
 import { log } from "../src/lib/log";
 import {
   type Caller,
@@ -298,14 +307,101 @@ describe("publishing", () => {
       .run();
 
     const meanwhile = recordingQueue();
-    expect(await publishPending(db, meanwhile.queue, log)).toEqual({ published: 0, complete: true });
+    expect(await publishPending(db, meanwhile.queue, log)).toEqual({
+      published: 0,
+      complete: true,
+      failed: false,
+    });
     expect(meanwhile.sent).toEqual([]);
 
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + CLAIM_MS);
     const later = recordingQueue();
-    expect(await publishPending(db, later.queue, log)).toEqual({ published: 1, complete: true });
+    expect(await publishPending(db, later.queue, log)).toEqual({
+      published: 1,
+      complete: true,
+      failed: false,
+    });
     expect(later.sent.map((body) => body.id)).toEqual([event?.id]);
+  });
+
+  it("a run stops after a refused send instead of retrying it for every write that joins it", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+    await seedPending(admin.org, 3, Date.now(), Date.now() + DAY);
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    let attempts = 0;
+    const down = {
+      sendBatch: async () => {
+        attempts += 1;
+        throw new Error("queue unavailable");
+      },
+    } as unknown as Queue<InvitationEvent>;
+    await Promise.all(Array.from({ length: 5 }, () => publishSoon(db, down, log)));
+    expect(attempts).toBe(1);
+    expect((await storedEvents(admin.org)).every((event) => event.published_at === null)).toBe(true);
+  });
+
+  it("a run is bounded: at most MAX_RUN_ROUNDS rounds of 100, the rest left for the next write or the cron", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+    await seedPending(admin.org, MAX_RUN_ROUNDS * 100 + 50, Date.now(), Date.now() + DAY);
+    const { queue, batches } = recordingQueue();
+    await publishSoon(db, queue, log);
+    expect(batches).toEqual(Array(MAX_RUN_ROUNDS).fill(100));
+    const left = (await storedEvents(admin.org)).filter((event) => event.published_at === null);
+    expect(left).toHaveLength(50);
+  });
+
+  it("a run the platform cancelled (it never settles) does not stop publishing: once stale, the next write starts anew", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+    await seedPending(admin.org, 2, Date.now(), Date.now() + DAY);
+    const good = recordingQueue();
+    let calls = 0;
+    const queue = {
+      sendBatch: (messages: Iterable<MessageSendRequest>) => {
+        calls += 1;
+        // The first send hangs forever, as a cancelled waitUntil leaves it.
+        return calls === 1 ? new Promise<void>(() => {}) : good.queue.sendBatch(messages);
+      },
+    } as unknown as Queue<InvitationEvent>;
+    void publishSoon(db, queue, log);
+    await vi.waitFor(() => expect(calls).toBe(1));
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // Past the hung run's hold on its rows and past the point where a run counts as stale.
+    vi.setSystemTime(Date.now() + CLAIM_MS);
+    await publishSoon(db, queue, log);
+    expect(calls).toBe(2);
+    expect(good.sent.filter((body) => body.organizationId === admin.org)).toHaveLength(2);
+  });
+
+  it("sets aside a row that is not a valid event, logs it, and publishes the rows behind it", async () => {
+    const admin = await caller();
+    const db = createDb(env.DB);
+    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+    await seedPending(admin.org, 3, Date.now(), Date.now() + DAY);
+    const [broken] = await storedEvents(admin.org);
+    // A time no Date can hold, as a hand-edited row might have.
+    await env.DB.prepare("UPDATE invitation_events SET occurred_at = 9e18 WHERE seq = ?")
+      .bind(broken?.seq)
+      .run();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { queue, sent } = recordingQueue();
+    expect(await publishPending(db, queue, log)).toMatchObject({ published: 2, failed: false });
+    expect(sent.filter((body) => body.organizationId === admin.org)).toHaveLength(2);
+    const after = await storedEvents(admin.org);
+    expect(after[0]).toMatchObject({ seq: broken?.seq, published_at: null });
+    expect(after[0]?.claimed_until).toBeGreaterThan(Date.now() + SET_ASIDE_MS - 60_000);
+    expect(JSON.parse(String(errors.mock.calls[0]?.[0]))).toMatchObject({
+      level: "error",
+      message: "Outbox rows that are not valid events were set aside for a day",
+      seqs: [broken?.seq],
+    });
   });
 
   it("the cron deletes published events after the retention period, and never an unpublished one", async () => {

@@ -28,14 +28,14 @@ describe("CORS", () => {
       headers: {
         Origin: "https://app.example.com",
         "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type",
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
       },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
     expect(preflight.headers.get("Access-Control-Allow-Methods")).toBe("GET,POST,DELETE");
     expect(preflight.headers.get("Access-Control-Allow-Headers")).toBe(
-      "Authorization,Content-Type,X-D1-Bookmark",
+      "Authorization,Content-Type,X-D1-Bookmark,Idempotency-Key",
     );
     expect(preflight.headers.get("Access-Control-Allow-Credentials")).toBeNull();
     expect(preflight.headers.get("Vary")).toContain("Origin");
@@ -48,7 +48,7 @@ describe("CORS", () => {
     });
     expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(ADMIN_APP);
     expect(ok.headers.get("Access-Control-Expose-Headers")).toBe(
-      "X-Request-Id,X-D1-Bookmark,Retry-After,Location",
+      "X-Request-Id,X-D1-Bookmark,Retry-After,Location,Idempotent-Replayed",
     );
     const unauthorized = await fetchWith(OPEN, "/api/v1/invitations", { headers: { Origin: ADMIN_APP } });
     expect(unauthorized.status).toBe(401);

@@ -11,6 +11,7 @@ import {
   faultyD1,
   fetchWith,
   type InvitationWithLink,
+  newOrgId,
   storedEvents,
   storedRows,
 } from "./helpers";
@@ -69,7 +70,10 @@ describe("Idempotency-Key", () => {
     expect(retry.headers.get("Location")).toBe(`/api/v1/invitations/${created.id}`);
     expect(retry.headers.get("Cache-Control")).toBe("no-store");
     expect(retry.headers.get("Content-Type")).toMatch(/^application\/json/);
+    // The retry's own request id and the usual security headers.
+    expect(retry.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(retry.headers.get("X-Request-Id")).not.toBe(first.headers.get("X-Request-Id"));
+    expect(retry.headers.get("X-Content-Type-Options")).toBe("nosniff");
     // The same invitation with the same link, which is what a client that lost the answer needs.
     expect(await retry.json()).toEqual(created);
 
@@ -109,7 +113,7 @@ describe("Idempotency-Key", () => {
   it("keeps keys per organization: another organization's same key is its own", async () => {
     const a = await caller();
     const b = await caller();
-    const key = "shared-key-0001";
+    const key = "shared-key-000001";
     const ra = await create(a, { email: "x@example.com" }, key);
     const rb = await create(b, { email: "x@example.com" }, key);
     expect([ra.status, rb.status]).toEqual([201, 201]);
@@ -117,6 +121,24 @@ describe("Idempotency-Key", () => {
     const [ia, ib] = [await ra.json<InvitationWithLink>(), await rb.json<InvitationWithLink>()];
     expect(ia.organizationId).toBe(a.org);
     expect(ib.organizationId).toBe(b.org);
+  });
+
+  it("keeps keys per user too: a colleague sending the same key and body runs on its own and never sees the first answer", async () => {
+    const first = await caller("ORG_ADMIN", newOrgId(), "user_alice");
+    const colleague = await caller("ORG_ADMIN", first.org, "user_bob");
+    const key = crypto.randomUUID();
+    const created: InvitationWithLink = await (
+      await create(first, { email: "team@example.com" }, key)
+    ).json();
+    const other = await create(colleague, { email: "team@example.com" }, key);
+    expect(other.headers.get("Idempotent-Replayed")).toBeNull();
+    const text = await other.text();
+    expect(text).not.toContain(created.token);
+    expect(JSON.parse(text)).toMatchObject({ statusCode: 409, code: "CONFLICT" });
+    // Each user's own retry still replays their own answer.
+    const again = await create(first, { email: "team@example.com" }, key);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect((await again.json<InvitationWithLink>()).token).toBe(created.token);
   });
 
   it("of concurrent retries with one key, exactly one creates; the others replay it or are told to wait", async () => {
@@ -325,7 +347,13 @@ describe("Idempotency-Key", () => {
 
   it("refuses a malformed key with 400 VALIDATION_ERROR before anything runs", async () => {
     const admin = await caller();
-    for (const bad of ["", "a".repeat(256), "has space", "naïve"]) {
+    for (const bad of [
+      "",
+      "too-short-15chr",
+      "a".repeat(256),
+      "has space in it here",
+      "naïve-but-long-enough",
+    ]) {
       const res = await create(admin, { email: "never@example.com" }, bad);
       expect(res.status, JSON.stringify(bad)).toBe(400);
       const body = await res.json<{ code: string; details: object }>();

@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { InvitationEvent } from "../src/events/events";
 import { retryDelaySeconds, signatureHeaders } from "../src/events/webhook";
 import worker from "../src/index";
+import { caller, fetchWith } from "./helpers";
 
 /*
  * The consumer half: the Worker's `queue` handler delivering events to WEBHOOK_URL. The first
@@ -140,7 +141,7 @@ describe("webhook delivery through the local queue", () => {
     expect(deliveries.map((delivery) => JSON.parse(delivery.body))).toEqual([sent, sent]);
   });
 
-  it("gives up after the queue's retries, leaving the event to the dead-letter queue", async () => {
+  it("gives up after the queue's retries (max_retries, 2 in the test configuration): three attempts, then no more", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const deliveries = receiver(() => 500);
     const sent = event({ type: "invitation.accepted" });
@@ -212,6 +213,45 @@ describe("the consumer's decisions", () => {
       "message-1",
       "message-2",
     ]);
+  });
+
+  it("sends at most six at a time, the connections one invocation may hold", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    let inFlight = 0;
+    let most = 0;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight -= 1;
+      return new Response(null, { status: 204 });
+    });
+    const result = await consume(Array.from({ length: 10 }, () => ({ body: event() })));
+    expect(result.explicitAcks).toHaveLength(10);
+    expect(most).toBe(6);
+  });
+
+  it("with invalid webhook settings sends nothing, keeps the events for retry, and leaves the API working", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const deliveries = receiver(() => 200);
+    // Not the Standard Webhooks form.
+    const broken = { WEBHOOK_SECRET: "a-plain-secret-that-is-long-enough-0123456789" };
+    const result = await consume([{ body: event(), attempts: 2 }], broken);
+    expect(deliveries).toEqual([]);
+    expect(result.delays).toEqual({ "message-0": 60 });
+    expect(JSON.parse(String(errors.mock.calls[0]?.[0]))).toMatchObject({
+      level: "error",
+      message: "The webhook settings are invalid; events are kept for retry",
+    });
+
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const admin = await caller();
+    const created = await fetchWith(broken, "/api/v1/invitations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "still-works@example.com" }),
+    });
+    expect(created.status).toBe(201);
   });
 
   it("without WEBHOOK_URL acknowledges everything and sends nothing", async () => {

@@ -133,7 +133,7 @@ export type InvitationEventRow = typeof invitationEvents.$inferSelect;
 
 /**
  * Requests made with an `Idempotency-Key` (create, bulk create, resend, revoke): one row per
- * organization and key, kept 24 hours, so a retry gets the first answer instead of a second
+ * organization, user and key, kept 24 hours, so a retry gets the first answer instead of a second
  * effect (see src/lib/idempotency.ts). The key itself is never stored, only its SHA-256; the
  * answer is stored encrypted under a key derived from it, since a create's answer holds the
  * invitation link.
@@ -142,7 +142,7 @@ export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
   {
     organizationId: text("organization_id").notNull(),
-    /** SHA-256 of the Idempotency-Key, base64url. */
+    /** SHA-256 of the caller's user id and the Idempotency-Key, base64url: keys are per user. */
     keyHash: text("key_hash").notNull(),
     /** SHA-256 of the request it was first used with: operation, path parameters and body. */
     fingerprint: text("fingerprint").notNull(),

@@ -25,14 +25,21 @@ export type PublishResult = {
   published: number;
   /** False when the run stopped at `maxRounds` or a send failed, with events possibly left. */
   complete: boolean;
+  /** True when the queue refused a send: the events stay in the outbox for a later run. */
+  failed: boolean;
 };
+
+/** How long a row that cannot be turned into an event (edited by hand, say) is set aside. */
+export const SET_ASIDE_MS = 86_400_000;
 
 /**
  * Publishes unpublished events to the queue in `seq` order, up to PUBLISH_BATCH_SIZE per round:
  * claim a batch (one UPDATE that marks the rows as held for CLAIM_MS, so a concurrent publisher
  * takes other rows), send it with one `sendBatch`, then mark it published. A failed send releases
  * the claim at once and ends the run; a publisher that dies between send and mark leaves its
- * claim to expire, and the rows are sent again. So delivery is at least once, never lost.
+ * claim to expire, and the rows are sent again. So delivery is at least once, never lost. A row
+ * that cannot be read as an event is logged and held for SET_ASIDE_MS, so it does not block the
+ * rows behind it. Each round is two D1 queries and one queue send.
  */
 export async function publishPending(
   db: Db,
@@ -59,24 +66,45 @@ export async function publishPending(
       .set({ claimedUntil: now + CLAIM_MS })
       .where(inArray(invitationEvents.seq, claimable))
       .returning();
-    if (claimed.length === 0) return { published, complete: true };
+    if (claimed.length === 0) return { published, complete: true, failed: false };
     claimed.sort((a, b) => a.seq - b.seq);
-    const seqs = claimed.map((row) => row.seq);
-    try {
-      await queue.sendBatch(claimed.map((row) => ({ body: toEvent(row), contentType: "json" })));
-    } catch (error) {
-      await db.update(invitationEvents).set({ claimedUntil: null }).where(seqIn(seqs));
-      log("warn", "Publishing invitation events failed; they stay in the outbox", {
-        events: seqs.length,
-        error: describeError(error),
-      });
-      return { published, complete: false };
+    const events: { seq: number; body: InvitationEvent }[] = [];
+    const unreadable: number[] = [];
+    for (const row of claimed) {
+      try {
+        events.push({ seq: row.seq, body: toEvent(row) });
+      } catch {
+        unreadable.push(row.seq);
+      }
     }
-    await db.update(invitationEvents).set({ publishedAt: Date.now(), claimedUntil: null }).where(seqIn(seqs));
-    published += claimed.length;
-    if (claimed.length < PUBLISH_BATCH_SIZE) return { published, complete: true };
+    if (unreadable.length > 0) {
+      await db
+        .update(invitationEvents)
+        .set({ claimedUntil: now + SET_ASIDE_MS })
+        .where(seqIn(unreadable));
+      log("error", "Outbox rows that are not valid events were set aside for a day", { seqs: unreadable });
+    }
+    const seqs = events.map((event) => event.seq);
+    if (events.length > 0) {
+      try {
+        await queue.sendBatch(events.map(({ body }) => ({ body, contentType: "json" })));
+      } catch (error) {
+        await db.update(invitationEvents).set({ claimedUntil: null }).where(seqIn(seqs));
+        log("warn", "Publishing invitation events failed; they stay in the outbox", {
+          events: seqs.length,
+          error: describeError(error),
+        });
+        return { published, complete: false, failed: true };
+      }
+      await db
+        .update(invitationEvents)
+        .set({ publishedAt: Date.now(), claimedUntil: null })
+        .where(seqIn(seqs));
+      published += events.length;
+    }
+    if (claimed.length < PUBLISH_BATCH_SIZE) return { published, complete: true, failed: false };
   }
-  return { published, complete: false };
+  return { published, complete: false, failed: false };
 }
 
 /**
@@ -109,33 +137,56 @@ export async function pruneOutbox(
   return deleted;
 }
 
-/** Per isolate and queue: the publishing run in progress, and whether writes came in since it began. */
-const runs = new WeakMap<Queue<InvitationEvent>, { done: Promise<void>; again: boolean }>();
+/**
+ * A run's bounds. Rounds: each is two D1 queries and a queue send, and the run's work counts
+ * against the invocation whose `waitUntil` holds it (50 subrequests on the free plan). Time: the
+ * platform cancels `waitUntil` work 30 s after the response; a run still registered after
+ * STALE_RUN_MS was cancelled, and the next write starts a new one.
+ */
+export const MAX_RUN_ROUNDS = 5;
+export const MAX_RUN_MS = 15_000;
+const STALE_RUN_MS = 25_000;
+
+type Run = { done: Promise<void>; again: boolean; startedAt: number };
+
+/** Per isolate and queue: the publishing run in progress. */
+const runs = new WeakMap<Queue<InvitationEvent>, Run>();
 
 /**
  * Publishes the outbox from this isolate, one run at a time: a write that comes in while a run is
  * going asks it for one more round instead of starting its own, and waits for it. Under load, one
  * run's rounds carry the events of many requests, instead of every request claiming, sending and
- * marking on its own (three D1 writes each, on D1's single writer).
+ * marking on its own (three D1 writes each, on D1's single writer). A run stops after
+ * MAX_RUN_ROUNDS rounds, MAX_RUN_MS, or a refused send; what it leaves, the next write or the cron
+ * publishes.
  */
 export function publishSoon(db: Db, queue: Queue<InvitationEvent>, log: Logger): Promise<void> {
   const current = runs.get(queue);
-  if (current) {
+  if (current && Date.now() - current.startedAt < STALE_RUN_MS) {
     current.again = true;
     return current.done;
   }
-  const run = { again: false, done: Promise.resolve() };
+  const run: Run = { again: false, done: Promise.resolve(), startedAt: Date.now() };
   run.done = (async () => {
     try {
+      let rounds = 0;
+      let result: PublishResult;
       do {
         run.again = false;
-        await publishPending(db, queue, log, { maxRounds: 10 });
-      } while (run.again);
+        result = await publishPending(db, queue, log);
+        rounds += 1;
+      } while (
+        (run.again || !result.complete) &&
+        !result.failed &&
+        rounds < MAX_RUN_ROUNDS &&
+        Date.now() - run.startedAt < MAX_RUN_MS
+      );
     } catch (error) {
       log("error", "Publishing invitation events failed", { error: describeError(error) });
     } finally {
-      // In the same turn as the last check of `again`: no write can slip in between.
-      runs.delete(queue);
+      // In the same turn as the loop's last check: no write can slip in between. A newer run may
+      // have replaced a stale one; that one stays.
+      if (runs.get(queue) === run) runs.delete(queue);
     }
   })();
   runs.set(queue, run);

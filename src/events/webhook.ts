@@ -1,5 +1,5 @@
-import { encodeBase64 } from "hono/utils/encode";
-import { readConfig, webhookKey } from "../lib/config";
+import { decodeBase64, encodeBase64 } from "hono/utils/encode";
+import { readWebhookConfig, type WebhookConfig } from "../lib/config";
 import { describeError, type Logger } from "../lib/log";
 import type { InvitationEvent } from "./events";
 
@@ -14,12 +14,15 @@ export function retryDelaySeconds(attempts: number, first: number): number {
   return Math.min(first * 2 ** Math.max(0, attempts - 1), 3600);
 }
 
+/** Deliveries in flight at once: a Worker invocation keeps at most six connections open. */
+export const DELIVERY_CONCURRENCY = 6;
+
 /**
  * The headers of the Standard Webhooks scheme (standardwebhooks.com): `webhook-signature` is
- * `v1,` and the base64 HMAC-SHA256, under the WEBHOOK_SECRET key, of
- * `{webhook-id}.{webhook-timestamp}.{body}`: the body, the time it was signed and the event id.
- * A receiver recomputes it over the raw body, compares in constant time, and refuses a timestamp
- * too far from its clock (replays).
+ * `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the event id,
+ * the time it was signed and the body) under the key `secret` stands for: the base64 after its
+ * `whsec_`. A receiver recomputes it over the raw body, compares in constant time, and refuses a
+ * timestamp too far from its clock (replays).
  */
 export async function signatureHeaders(
   secret: string,
@@ -29,7 +32,7 @@ export async function signatureHeaders(
 ): Promise<Record<string, string>> {
   const key = await crypto.subtle.importKey(
     "raw",
-    webhookKey(secret),
+    decodeBase64(secret.replace(/^whsec_/, "")),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
@@ -43,62 +46,79 @@ export async function signatureHeaders(
   };
 }
 
+/** POSTs one event, signed: true when the webhook answered 2xx. */
+async function deliver(url: string, secret: string, message: Message<InvitationEvent>, log: Logger) {
+  const event = message.body;
+  const body = JSON.stringify(event);
+  const fields = { eventId: event.id, type: event.type, attempts: message.attempts };
+  try {
+    const headers = await signatureHeaders(secret, event.id, Math.floor(Date.now() / 1000), body);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    // Not read: only the status matters, and the connection is freed.
+    await res.body?.cancel();
+    if (res.ok) {
+      log("info", "Invitation event delivered", { ...fields, status: res.status });
+      return true;
+    }
+    log("warn", "Invitation event refused by the webhook; will retry", { ...fields, status: res.status });
+  } catch (error) {
+    log("warn", "Invitation event delivery failed; will retry", { ...fields, error: describeError(error) });
+  }
+  return false;
+}
+
 /**
- * The queue consumer: POSTs each event to WEBHOOK_URL as JSON, signed. A 2xx acknowledges the
- * message; anything else (another status, a timeout, a network error) retries it after
- * `retryDelaySeconds`, until the queue's max_retries moves it to the dead-letter queue. Without a
- * WEBHOOK_URL the batch is acknowledged and logged: events are delivered nowhere. With a URL but no
- * WEBHOOK_SECRET nothing is sent unsigned: the messages are retried, so they reach the dead-letter
- * queue rather than being lost if the secret is never set.
+ * The queue consumer: POSTs each event to WEBHOOK_URL as JSON, signed, at most
+ * DELIVERY_CONCURRENCY at a time (so each delivery's timeout runs while it is really being sent).
+ * A 2xx acknowledges the message; anything else (another status, a redirect, a timeout, a
+ * network error) retries it after `retryDelaySeconds`, until the queue's max_retries moves it to
+ * the dead-letter queue. Without a WEBHOOK_URL the batch is acknowledged and logged: events are
+ * delivered nowhere. With a URL but no WEBHOOK_SECRET, or settings that do not validate, nothing
+ * is sent (never unsigned): the messages are retried, with the same delays, and logged.
  */
 export async function deliverEvents(
   batch: MessageBatch<InvitationEvent>,
   env: Env,
   log: Logger,
 ): Promise<void> {
-  const { webhookUrl, webhookSecret, webhookRetryDelaySeconds } = readConfig(env);
-  const retry = (message: Message<InvitationEvent>) =>
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, webhookRetryDelaySeconds) });
   const eventIds = batch.messages.map((message) => message.body.id);
-  if (!webhookUrl) {
+  let config: WebhookConfig;
+  try {
+    config = readWebhookConfig(env);
+  } catch (error) {
+    log("error", "The webhook settings are invalid; events are kept for retry", {
+      eventIds,
+      error: describeError(error),
+    });
+    for (const message of batch.messages)
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, 30) });
+    return;
+  }
+  const retry = (message: Message<InvitationEvent>) =>
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, config.retryDelaySeconds) });
+  const { url, secret } = config;
+  if (!url) {
     log("info", "Invitation events received; no WEBHOOK_URL is set, so none was delivered", { eventIds });
     batch.ackAll();
     return;
   }
-  if (!webhookSecret) {
+  if (!secret) {
     log("error", "WEBHOOK_URL is set but WEBHOOK_SECRET is not; events are kept for retry", { eventIds });
     for (const message of batch.messages) retry(message);
     return;
   }
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      const event = message.body;
-      const body = JSON.stringify(event);
-      const fields = { eventId: event.id, type: event.type, attempts: message.attempts };
-      try {
-        const headers = await signatureHeaders(webhookSecret, event.id, Math.floor(Date.now() / 1000), body);
-        const res = await fetch(webhookUrl, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", ...headers },
-          body,
-          redirect: "manual",
-          signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-        });
-        // Not read: only the status matters, and the connection is freed.
-        await res.body?.cancel();
-        if (res.ok) {
-          message.ack();
-          log("info", "Invitation event delivered", { ...fields, status: res.status });
-          return;
-        }
-        log("warn", "Invitation event refused by the webhook; will retry", { ...fields, status: res.status });
-      } catch (error) {
-        log("warn", "Invitation event delivery failed; will retry", {
-          ...fields,
-          error: describeError(error),
-        });
-      }
-      retry(message);
-    }),
-  );
+  const waiting = [...batch.messages];
+  const sender = async () => {
+    for (let message = waiting.shift(); message; message = waiting.shift()) {
+      if (await deliver(url, secret, message, log)) message.ack();
+      else retry(message);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, waiting.length) }, sender));
 }

@@ -6,12 +6,12 @@ import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
 import { idempotent } from "../lib/idempotency";
 import { requestLogger } from "../lib/log";
-import { BULK_ITEM_ERRORS, sortBulkItems } from "./bulk-items";
+import { bulkCreate } from "./bulk-create";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
-import type { BulkCreateResult, InvitationPreview } from "./invitations.schemas";
+import type { InvitationPreview } from "./invitations.schemas";
 
 /**
  * One log line per change of state, for the audit trail: ids only (the invitation's, its
@@ -119,69 +119,27 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
   idempotent(c, c.req.valid("json"), async () => {
     const { invitations: items, dryRun } = c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
-    const { invitationTtlMs } = readConfig(c.env);
-    const db = c.get("db");
     const now = Date.now();
-
-    const { results, candidates } = sortBulkItems(items, invitationTtlMs);
-
-    if (dryRun) {
-      const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
-      for (const [email, { index }] of candidates) {
-        results[index] = pending.has(email)
-          ? { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending }
-          : { index, email, outcome: "would_create" };
-      }
-    } else {
-      const links = new Map<string, string>();
-      const rows: repository.NewBulkInvitation[] = [];
-      for (const [email, { role, lifetimeMs }] of candidates) {
-        const { token, tokenHash } = await newLink();
-        links.set(email, token);
-        rows.push({ id: crypto.randomUUID(), email, role, tokenHash, expiresAt: now + lifetimeMs });
-      }
-      const inserted = await repository.insertInvitations(
-        db,
-        { organizationId, invitedBy: userId, now },
-        rows,
-      );
-      const created = new Map(inserted.map((row) => [row.email, row]));
-      for (const [email, { index }] of candidates) {
-        const row = created.get(email);
-        const token = links.get(email);
-        results[index] =
-          row && token
-            ? { index, email, outcome: "created", invitation: withLink(c, row, token, now) }
-            : { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending };
-      }
-      if (inserted.length > 0) {
-        requestLogger(c)("info", "Invitations created in bulk", {
-          invitationIds: inserted.map((row) => row.id),
-          organizationId,
-          actor: userId,
-          requested: items.length,
-        });
-      }
+    const { body, created } = await bulkCreate(c.get("db"), {
+      organizationId,
+      invitedBy: userId,
+      items,
+      dryRun,
+      defaultLifetimeMs: readConfig(c.env).invitationTtlMs,
+      now,
+      newLink,
+      withLink: (row, token) => withLink(c, row, token, now),
+    });
+    if (created.length > 0) {
+      requestLogger(c)("info", "Invitations created in bulk", {
+        invitationIds: created.map((row) => row.id),
+        organizationId,
+        actor: userId,
+        requested: items.length,
+      });
     }
-
-    const count = (outcome: BulkCreateResult["outcome"]) =>
-      results.filter((r) => r.outcome === outcome).length;
     c.header("Cache-Control", "no-store");
-    return c.json(
-      {
-        dryRun,
-        summary: {
-          requested: items.length,
-          created: count("created"),
-          wouldCreate: count("would_create"),
-          duplicate: count("duplicate"),
-          alreadyPending: count("already_pending"),
-          invalid: count("invalid"),
-        },
-        results,
-      },
-      200,
-    );
+    return c.json(body, 200);
   });
 
 export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = (c) =>

@@ -91,6 +91,8 @@ export const InvitationWithLinkSchema = InvitationSchema.extend({
   }),
 }).openapi("InvitationWithLink");
 
+export type InvitationWithLink = z.infer<typeof InvitationWithLinkSchema>;
+
 /** What the holder of a link may see before accepting: no token, nothing about other invitations. */
 export const InvitationPreviewSchema = InvitationSchema.pick({
   id: true,

@@ -8,9 +8,9 @@ export type SweepOptions = {
   /** Rows one UPDATE may change. Bounded so that no statement grows with the backlog. */
   batchSize?: number;
   /**
-   * UPDATE statements one run may issue. 20, with the cron's outbox publishing (up to 20 queries)
-   * and pruning (up to 5), stays under the free plan's 50 queries per invocation; a larger
-   * backlog is finished by the next run, since every run starts from what is still due.
+   * UPDATE statements one run may issue. 15, with the rest of the cron run (see src/index.ts),
+   * stays under the free plan's 50 subrequests per invocation; a larger backlog is finished by
+   * the next run, since every run starts from what is still due.
    */
   maxBatches?: number;
 };
@@ -37,7 +37,7 @@ export type SweepResult = {
 export async function expireInvitations(
   db: Db,
   now: number,
-  { batchSize = 1000, maxBatches = 20 }: SweepOptions = {},
+  { batchSize = 1000, maxBatches = 15 }: SweepOptions = {},
   log: Logger = defaultLog,
 ): Promise<SweepResult> {
   const started = Date.now();

@@ -15,21 +15,6 @@ const numberVar = (schema: z.ZodNumber, fallback: number) =>
     z.coerce.number().pipe(schema).default(fallback),
   );
 
-/** The length in bytes of a `whsec_` secret's key, or 0 when it is not valid base64. */
-function webhookKeyLength(secret: string): number {
-  try {
-    return decodeBase64(secret.slice("whsec_".length)).length;
-  } catch {
-    return 0;
-  }
-}
-
-/** The HMAC key a WEBHOOK_SECRET stands for: a `whsec_` secret's decoded bytes, else its UTF-8 bytes. */
-export function webhookKey(secret: string): BufferSource {
-  if (!secret.startsWith("whsec_")) return new TextEncoder().encode(secret);
-  return decodeBase64(secret.slice("whsec_".length));
-}
-
 /**
  * The Worker's configuration, validated once per `env` object. `wrangler.toml` [vars] and secrets
  * arrive as strings, so numbers are parsed here rather than wherever they are used.
@@ -80,23 +65,6 @@ const ConfigSchema = z
         )
         .optional(),
     ),
-    /** Where the queue consumer delivers lifecycle events; unset, they are delivered nowhere. */
-    WEBHOOK_URL: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
-    /** The first retry's delay after a failed webhook delivery; each later one doubles, up to an hour. */
-    WEBHOOK_RETRY_DELAY_SECONDS: numberVar(z.number().int().min(0).max(3600), 30),
-    /**
-     * The webhook signing key: `whsec_` and base64 (the Standard Webhooks form, as its libraries
-     * take it), or any other string of at least 32 characters, used as is.
-     */
-    WEBHOOK_SECRET: optionalVar.pipe(
-      z
-        .string()
-        .refine(
-          (secret) => (secret.startsWith("whsec_") ? webhookKeyLength(secret) >= 24 : secret.length >= 32),
-          "must be whsec_ and at least 24 bytes in base64, or at least 32 characters",
-        )
-        .optional(),
-    ),
   })
   .refine((vars) => vars.JWT_SECRET || vars.JWT_JWKS_URL, {
     message: "set JWT_SECRET (HS256), JWT_JWKS_URL (RS256/ES256), or both",
@@ -114,9 +82,6 @@ export type Config = {
   inviteUrlBase: string | undefined;
   resendCooldownMs: number;
   corsOrigins: string[];
-  webhookUrl: string | undefined;
-  webhookSecret: string | undefined;
-  webhookRetryDelaySeconds: number;
 };
 
 const cache = new WeakMap<object, Config>();
@@ -143,10 +108,64 @@ export function readConfig(env: Env): Config {
     inviteUrlBase: parsed.data.INVITE_URL_BASE,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
     corsOrigins: parsed.data.CORS_ORIGINS ?? [],
-    webhookUrl: parsed.data.WEBHOOK_URL,
-    webhookSecret: parsed.data.WEBHOOK_SECRET,
-    webhookRetryDelaySeconds: parsed.data.WEBHOOK_RETRY_DELAY_SECONDS,
   };
   cache.set(env, config);
+  return config;
+}
+
+/** The length in bytes of a `whsec_` secret's key, or 0 when it is not valid base64. */
+function webhookKeyLength(secret: string): number {
+  try {
+    return decodeBase64(secret.slice("whsec_".length)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The queue consumer's settings, apart from the rest: the API never reads them, so a mistake
+ * here stops webhook deliveries (logged, and retried) but never an API request.
+ */
+const WebhookConfigSchema = z.object({
+  /** Where the queue consumer delivers lifecycle events; unset, they are delivered nowhere. */
+  WEBHOOK_URL: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** The signing key in the Standard Webhooks form: `whsec_` and base64, as its libraries take it. */
+  WEBHOOK_SECRET: optionalVar.pipe(
+    z
+      .string()
+      .refine(
+        (secret) => secret.startsWith("whsec_") && webhookKeyLength(secret) >= 24,
+        "must be whsec_ followed by at least 24 bytes in base64",
+      )
+      .optional(),
+  ),
+  /** The first retry's delay after a failed delivery; each later one doubles, up to an hour. */
+  WEBHOOK_RETRY_DELAY_SECONDS: numberVar(z.number().int().min(0).max(3600), 30),
+});
+
+export type WebhookConfig = {
+  url: string | undefined;
+  /** `whsec_` and the base64 key. */
+  secret: string | undefined;
+  retryDelaySeconds: number;
+};
+
+const webhookCache = new WeakMap<object, WebhookConfig>();
+
+/** Reads and validates the webhook settings, once per `env` object; throws on a misconfiguration. */
+export function readWebhookConfig(env: Env): WebhookConfig {
+  const cached = webhookCache.get(env);
+  if (cached) return cached;
+  const parsed = WebhookConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid webhook configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  const { WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_RETRY_DELAY_SECONDS } = parsed.data;
+  const config: WebhookConfig = {
+    url: WEBHOOK_URL,
+    secret: WEBHOOK_SECRET,
+    retryDelaySeconds: WEBHOOK_RETRY_DELAY_SECONDS,
+  };
+  webhookCache.set(env, config);
   return config;
 }

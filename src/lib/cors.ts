@@ -19,8 +19,8 @@ export const corsFromConfig = createMiddleware<AppEnv>(async (c, next) => {
     handler = cors({
       origin: config.corsOrigins,
       allowMethods: ["GET", "POST", "DELETE"],
-      allowHeaders: ["Authorization", "Content-Type", "X-D1-Bookmark"],
-      exposeHeaders: ["X-Request-Id", "X-D1-Bookmark", "Retry-After", "Location"],
+      allowHeaders: ["Authorization", "Content-Type", "X-D1-Bookmark", "Idempotency-Key"],
+      exposeHeaders: ["X-Request-Id", "X-D1-Bookmark", "Retry-After", "Location", "Idempotent-Replayed"],
       maxAge: 600,
     });
     handlers.set(config, handler);

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv } from "./create-router";
@@ -32,16 +33,14 @@ const IdempotencyKey = z
   .pipe(
     z
       .string()
-      .min(1)
-      .max(255)
-      .regex(/^[\x21-\x7e]+$/, "Must be 1 to 255 visible ASCII characters"),
+      .regex(/^[\x21-\x7e]{16,255}$/, "Must be 16 to 255 visible ASCII characters; a random UUID is best"),
   );
 
 /** Request headers of an operation that takes an Idempotency-Key. */
 export const IdempotentRequestHeadersSchema = BookmarkRequestHeadersSchema.extend({
   "idempotency-key": IdempotencyKey.optional().openapi({
     description:
-      "Makes a retry safe: the first answer is stored for 24 hours per organization and key, and a retry with the same key and the same request gets that answer again (with `Idempotent-Replayed: true`) instead of a second effect. The same key with a different request is `422 IDEMPOTENCY_KEY_REUSED`; a retry while the first request is still running is `409 IDEMPOTENCY_KEY_IN_USE` with `Retry-After`. Only success answers are stored: after a refusal (4xx) or a failure (5xx) the key is free and a retry runs again. Use a fresh random value (a UUID) per operation: it also keys the encryption of the stored answer, which holds the invitation link.",
+      "Makes a retry safe: the first answer is stored for 24 hours per organization, user (the token's `sub`) and key, and a retry with the same key and the same request gets that answer again (with `Idempotent-Replayed: true`) instead of a second effect. The same key with a different request is `422 IDEMPOTENCY_KEY_REUSED`; a retry while the first request is still running is `409 IDEMPOTENCY_KEY_IN_USE` with `Retry-After`. Only success answers are stored: after a refusal (4xx) or a failure (5xx) the key is free and a retry runs again. 16 to 255 visible ASCII characters: use a fresh random value (a UUID) per operation, since it also keys the encryption of the stored answer, which holds the invitation link.",
     example: "5f0c9a4e-3b1d-4c6e-9a8f-2d7e1b0c4a63",
   }),
 });
@@ -58,8 +57,11 @@ const encoder = new TextEncoder();
 const base64Url = (bytes: ArrayBufferLike) => encodeBase64Url(bytes).replace(/=+$/, "");
 const sha256 = async (text: string) => base64Url(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 
-/** AES-GCM key for the stored answer: derived from the Idempotency-Key, which only its client knows. */
-async function answerKey(idempotencyKey: string, organizationId: string): Promise<CryptoKey> {
+/**
+ * AES-GCM key for the stored answer: derived from the Idempotency-Key, which only its client
+ * knows, and bound to the caller (`scope`: organization and user).
+ */
+async function answerKey(idempotencyKey: string, scope: string): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey("raw", encoder.encode(idempotencyKey), "HKDF", false, [
     "deriveKey",
   ]);
@@ -67,7 +69,7 @@ async function answerKey(idempotencyKey: string, organizationId: string): Promis
     {
       name: "HKDF",
       hash: "SHA-256",
-      salt: encoder.encode(organizationId),
+      salt: encoder.encode(scope),
       info: encoder.encode("invitations-api idempotent answer"),
     },
     material,
@@ -160,7 +162,7 @@ function held({ organizationId, keyHash, fingerprint }: Slot) {
 }
 
 /**
- * Runs `run` at most once per organization and Idempotency-Key (when the request has one):
+ * Runs `run` at most once per organization, user and Idempotency-Key (when the request has one):
  * the first answer is stored and a retry of the same request is answered with it; `request` is
  * what makes two requests the same (the validated path parameters and body), with the route.
  * Called by handlers after validation, so a malformed request never takes a key. Only a 2xx
@@ -175,14 +177,17 @@ export async function idempotent<R extends Response>(
   const header = c.req.header("idempotency-key");
   if (header === undefined) return run();
   const key = IdempotencyKey.parse(header);
-  const { organizationId } = c.get("principal");
+  // Keys are the caller's own: per organization and user, so a colleague who sends the same key
+  // (by accident or not) never gets this caller's answer, and its link.
+  const { organizationId, userId } = c.get("principal");
+  const scope = `${organizationId}\n${userId}`;
   const slot: Slot = {
     db: c.get("db"),
     organizationId,
-    keyHash: await sha256(key),
+    keyHash: await sha256(`${userId}\n${key}`),
     fingerprint: await sha256(JSON.stringify([c.req.method, c.req.routePath, request])),
   };
-  const cipher = await answerKey(key, organizationId);
+  const cipher = await answerKey(key, scope);
 
   const { owned, current } = await claim(slot, Date.now());
   if (!owned) {
@@ -192,11 +197,12 @@ export async function idempotent<R extends Response>(
       throw new ApiError("IDEMPOTENCY_KEY_IN_USE", { headers: { "Retry-After": String(Math.min(wait, 5)) } });
     }
     const answer = await open(cipher, slot.fingerprint, current.response);
-    // What `run` answered the first time, success or error envelope, as the route declares both.
-    return new Response(answer.body, {
-      status: answer.status,
-      headers: { ...answer.headers, [REPLAYED_HEADER]: "true" },
-    }) as R;
+    // What `run` answered the first time. Through the context, so the headers set for this
+    // request (its id, the security headers) are on it too.
+    return c.body(answer.body, answer.status as ContentfulStatusCode, {
+      ...answer.headers,
+      [REPLAYED_HEADER]: "true",
+    }) as unknown as R;
   }
 
   let res: R;

@@ -1,0 +1,126 @@
+import type { Db } from "../db/client";
+import type { InvitationRow, Role } from "../db/schema";
+import { ERRORS, issuesToDetails } from "../lib/errors";
+import * as repository from "./invitations.repository";
+import {
+  type BulkCreateResult,
+  CreateInvitationBodySchema,
+  type InvitationWithLink,
+} from "./invitations.schemas";
+
+/** Why an item of a bulk create was not created, in the envelope's terms. */
+export const BULK_ITEM_ERRORS = {
+  invalid: (details: Record<string, string[]>) => ({
+    code: "VALIDATION_ERROR",
+    message: ERRORS.VALIDATION_ERROR.message,
+    details,
+  }),
+  duplicate: (first: number) => ({
+    code: "DUPLICATE_IN_REQUEST",
+    message: `The same email address is item ${first} of this request`,
+    details: {},
+  }),
+  alreadyPending: { code: "CONFLICT", message: ERRORS.CONFLICT.message, details: {} },
+};
+
+/** An item that may be created: its position, role and lifetime, keyed by its stored address. */
+export type BulkCandidate = { index: number; role: Role; lifetimeMs: number };
+
+/**
+ * Sorts a bulk create's items before anything is written: each is parsed as a single create's
+ * body, and is either invalid, a repeat of an earlier item's address (as stored: trimmed and
+ * lower-cased), or a candidate. `results` holds the outcome of the first two kinds by index; what
+ * becomes of a candidate only the database can say.
+ */
+export function sortBulkItems(items: readonly unknown[], defaultLifetimeMs: number) {
+  const results: BulkCreateResult[] = [];
+  const candidates = new Map<string, BulkCandidate>();
+  items.forEach((item, index) => {
+    const parsed = CreateInvitationBodySchema.safeParse(item);
+    if (!parsed.success) {
+      const details = issuesToDetails(parsed.error.issues, "item");
+      // The address, when it is the valid part of an invalid item, so the result can be matched up.
+      const address = CreateInvitationBodySchema.shape.email.safeParse(
+        typeof item === "object" && item !== null ? (item as { email?: unknown }).email : undefined,
+      );
+      const email = address.success ? address.data : null;
+      results[index] = { index, email, outcome: "invalid", error: BULK_ITEM_ERRORS.invalid(details) };
+      return;
+    }
+    const { email, role, expiresInDays } = parsed.data;
+    const first = candidates.get(email);
+    if (first) {
+      results[index] = { index, email, outcome: "duplicate", error: BULK_ITEM_ERRORS.duplicate(first.index) };
+      return;
+    }
+    const lifetimeMs = expiresInDays === undefined ? defaultLifetimeMs : expiresInDays * 86_400_000;
+    candidates.set(email, { index, role, lifetimeMs });
+  });
+  return { results, candidates };
+}
+
+export type BulkCreateInput = {
+  organizationId: string;
+  invitedBy: string;
+  items: readonly unknown[];
+  dryRun: boolean;
+  defaultLifetimeMs: number;
+  now: number;
+  /** A fresh link secret and its stored digest. */
+  newLink: () => Promise<{ token: string; tokenHash: string }>;
+  /** A created row as the answer shows it, with its link. */
+  withLink: (row: InvitationRow, token: string) => InvitationWithLink;
+};
+
+/**
+ * A bulk create: sorts the items, then asks the database which candidates it creates (or, for a
+ * dry run, which ones a live pending invitation would stop), and answers with one result per
+ * item and the counts. Returns the created rows too, for the audit log.
+ */
+export async function bulkCreate(db: Db, input: BulkCreateInput) {
+  const { organizationId, invitedBy, items, dryRun, now } = input;
+  const { results, candidates } = sortBulkItems(items, input.defaultLifetimeMs);
+  let created: InvitationRow[] = [];
+
+  if (dryRun) {
+    const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
+    for (const [email, { index }] of candidates) {
+      results[index] = pending.has(email)
+        ? { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending }
+        : { index, email, outcome: "would_create" };
+    }
+  } else {
+    const links = new Map<string, string>();
+    const rows: repository.NewBulkInvitation[] = [];
+    for (const [email, { role, lifetimeMs }] of candidates) {
+      const { token, tokenHash } = await input.newLink();
+      links.set(email, token);
+      rows.push({ id: crypto.randomUUID(), email, role, tokenHash, expiresAt: now + lifetimeMs });
+    }
+    created = await repository.insertInvitations(db, { organizationId, invitedBy, now }, rows);
+    const byEmail = new Map(created.map((row) => [row.email, row]));
+    for (const [email, { index }] of candidates) {
+      const row = byEmail.get(email);
+      const token = links.get(email);
+      results[index] =
+        row && token
+          ? { index, email, outcome: "created", invitation: input.withLink(row, token) }
+          : { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending };
+    }
+  }
+
+  const count = (outcome: BulkCreateResult["outcome"]) => results.filter((r) => r.outcome === outcome).length;
+  const body = {
+    dryRun,
+    summary: {
+      requested: items.length,
+      created: count("created"),
+      wouldCreate: count("would_create"),
+      duplicate: count("duplicate"),
+      alreadyPending: count("already_pending"),
+      invalid: count("invalid"),
+    },
+    results,
+  };
+  return { body, created };
+}
