@@ -1,6 +1,7 @@
 import { and, asc, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client";
+import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { invitationEvents } from "../db/schema";
 import type { AppEnv } from "../lib/create-router";
 import { describeError, type Logger, requestLogger } from "../lib/log";
@@ -111,30 +112,8 @@ export async function publishPending(
  * Deletes events published more than RETENTION_MS before `now`, at most `batchSize` per statement
  * and `maxBatches` statements per run. Unpublished events are never deleted.
  */
-export async function pruneOutbox(
-  db: Db,
-  now: number,
-  { batchSize = 1000, maxBatches = 5 }: { batchSize?: number; maxBatches?: number } = {},
-): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < maxBatches; batch++) {
-    const result = await db
-      .delete(invitationEvents)
-      .where(
-        inArray(
-          invitationEvents.seq,
-          db
-            .select({ seq: invitationEvents.seq })
-            .from(invitationEvents)
-            .where(lt(invitationEvents.publishedAt, now - RETENTION_MS))
-            .limit(batchSize),
-        ),
-      )
-      .run();
-    deleted += result.meta.changes;
-    if (result.meta.changes < batchSize) break;
-  }
-  return deleted;
+export function pruneOutbox(db: Db, now: number, limits: BatchLimits = {}): Promise<number> {
+  return deleteInBatches(db, invitationEvents, lt(invitationEvents.publishedAt, now - RETENTION_MS), limits);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../db/client";
+import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv } from "./create-router";
 import { BookmarkRequestHeadersSchema } from "./d1-session";
@@ -238,18 +239,6 @@ export async function idempotent<R extends Response>(
 }
 
 /** Deletes expired keys, at most `batchSize` per statement and `maxBatches` statements per run. */
-export async function pruneIdempotencyKeys(
-  db: Db,
-  now: number,
-  { batchSize = 1000, maxBatches = 3 }: { batchSize?: number; maxBatches?: number } = {},
-): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < maxBatches; batch++) {
-    const { meta } = await db.run(
-      sql`DELETE FROM ${idempotencyKeys} WHERE rowid IN (SELECT rowid FROM ${idempotencyKeys} WHERE ${idempotencyKeys.expiresAt} <= ${now} LIMIT ${batchSize})`,
-    );
-    deleted += meta.changes;
-    if (meta.changes < batchSize) break;
-  }
-  return deleted;
+export function pruneIdempotencyKeys(db: Db, now: number, limits: BatchLimits = { maxBatches: 3 }) {
+  return deleteInBatches(db, idempotencyKeys, lte(idempotencyKeys.expiresAt, now), limits);
 }
