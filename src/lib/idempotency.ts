@@ -211,7 +211,11 @@ export async function idempotent<R extends Response>(
     res = await run();
   } catch (error) {
     if (!(error instanceof ApiError)) {
-      await slot.db.delete(idempotencyKeys).where(held(slot));
+      // The error the request failed with is the one to report; a key left held lapses anyway.
+      await slot.db
+        .delete(idempotencyKeys)
+        .where(held(slot))
+        .catch(() => {});
       throw error;
     }
     res = renderError(c, error) as unknown as R;
