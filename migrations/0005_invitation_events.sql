@@ -16,29 +16,22 @@ CREATE INDEX `invitation_events_published_idx` ON `invitation_events` (`publishe
 -- The outbox is written by the database itself, like organization_invitation_counts: each trigger
 -- runs inside the statement that changes an invitation (so within that statement's db.batch too),
 -- and the event commits or rolls back with the change, whether the app, the sweep or SQL run by
--- hand made it.
---
--- What an event carries of the invitation, in one place for the three triggers: its columns as a
--- JSON object, without token_hash (events never carry the link), and a fresh event id, a random
--- UUID (version 4; `random() & 3` picks its variant digit), drawn anew each time a row is read.
-CREATE VIEW `invitation_event_snapshots` AS
-SELECT
-  `id`,
-  `organization_id`,
-  lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))) AS `event_id`,
-  json_object(
-    'id', `id`, 'organizationId', `organization_id`, 'email', `email`, 'role', `role`,
-    'status', `status`, 'invitedBy', `invited_by`, 'createdAt', `created_at`,
-    'updatedAt', `updated_at`, 'expiresAt', `expires_at`, 'acceptedAt', `accepted_at`,
-    'acceptedBy', `accepted_by`, 'revokedAt', `revoked_at`, 'revokedBy', `revoked_by`,
-    'resendCount', `resend_count`, 'lastSentAt', `last_sent_at`) AS `invitation`
-FROM `invitations`;
---> statement-breakpoint
+-- hand made it. The event's id is a random UUID (version 4; `random() & 3` picks its variant
+-- digit). The row snapshot leaves out token_hash: events never carry the link. Each trigger spells
+-- the snapshot out from NEW: reading it from one shared view measured one more row read per event
+-- (8 instead of 7 per swept invitation), and D1 bills rows read.
 CREATE TRIGGER `invitations_event_after_insert` AFTER INSERT ON `invitations`
 BEGIN
   INSERT INTO `invitation_events` (`id`, `type`, `organization_id`, `invitation_id`, `occurred_at`, `invitation`)
-  SELECT `event_id`, 'invitation.created', `organization_id`, `id`, NEW.`created_at`, `invitation`
-  FROM `invitation_event_snapshots` WHERE `id` = NEW.`id`;
+  VALUES (
+    lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))),
+    'invitation.created', NEW.`organization_id`, NEW.`id`, NEW.`created_at`,
+    json_object(
+      'id', NEW.`id`, 'organizationId', NEW.`organization_id`, 'email', NEW.`email`, 'role', NEW.`role`,
+      'status', NEW.`status`, 'invitedBy', NEW.`invited_by`, 'createdAt', NEW.`created_at`,
+      'updatedAt', NEW.`updated_at`, 'expiresAt', NEW.`expires_at`, 'acceptedAt', NEW.`accepted_at`,
+      'acceptedBy', NEW.`accepted_by`, 'revokedAt', NEW.`revoked_at`, 'revokedBy', NEW.`revoked_by`,
+      'resendCount', NEW.`resend_count`, 'lastSentAt', NEW.`last_sent_at`));
 END;
 --> statement-breakpoint
 -- Accepted, revoked, expired: a real change of status into one of them. Resend moves EXPIRED back to
@@ -47,14 +40,28 @@ CREATE TRIGGER `invitations_event_after_status_change` AFTER UPDATE OF `status` 
 WHEN NEW.`status` <> OLD.`status` AND NEW.`status` IN ('ACCEPTED', 'REVOKED', 'EXPIRED')
 BEGIN
   INSERT INTO `invitation_events` (`id`, `type`, `organization_id`, `invitation_id`, `occurred_at`, `invitation`)
-  SELECT `event_id`, 'invitation.' || lower(NEW.`status`), `organization_id`, `id`, NEW.`updated_at`, `invitation`
-  FROM `invitation_event_snapshots` WHERE `id` = NEW.`id`;
+  VALUES (
+    lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))),
+    'invitation.' || lower(NEW.`status`), NEW.`organization_id`, NEW.`id`, NEW.`updated_at`,
+    json_object(
+      'id', NEW.`id`, 'organizationId', NEW.`organization_id`, 'email', NEW.`email`, 'role', NEW.`role`,
+      'status', NEW.`status`, 'invitedBy', NEW.`invited_by`, 'createdAt', NEW.`created_at`,
+      'updatedAt', NEW.`updated_at`, 'expiresAt', NEW.`expires_at`, 'acceptedAt', NEW.`accepted_at`,
+      'acceptedBy', NEW.`accepted_by`, 'revokedAt', NEW.`revoked_at`, 'revokedBy', NEW.`revoked_by`,
+      'resendCount', NEW.`resend_count`, 'lastSentAt', NEW.`last_sent_at`));
 END;
 --> statement-breakpoint
 CREATE TRIGGER `invitations_event_after_resend` AFTER UPDATE OF `resend_count` ON `invitations`
 WHEN NEW.`resend_count` > OLD.`resend_count`
 BEGIN
   INSERT INTO `invitation_events` (`id`, `type`, `organization_id`, `invitation_id`, `occurred_at`, `invitation`)
-  SELECT `event_id`, 'invitation.resent', `organization_id`, `id`, NEW.`updated_at`, `invitation`
-  FROM `invitation_event_snapshots` WHERE `id` = NEW.`id`;
+  VALUES (
+    lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))),
+    'invitation.resent', NEW.`organization_id`, NEW.`id`, NEW.`updated_at`,
+    json_object(
+      'id', NEW.`id`, 'organizationId', NEW.`organization_id`, 'email', NEW.`email`, 'role', NEW.`role`,
+      'status', NEW.`status`, 'invitedBy', NEW.`invited_by`, 'createdAt', NEW.`created_at`,
+      'updatedAt', NEW.`updated_at`, 'expiresAt', NEW.`expires_at`, 'acceptedAt', NEW.`accepted_at`,
+      'acceptedBy', NEW.`accepted_by`, 'revokedAt', NEW.`revoked_at`, 'revokedBy', NEW.`revoked_by`,
+      'resendCount', NEW.`resend_count`, 'lastSentAt', NEW.`last_sent_at`));
 END;
