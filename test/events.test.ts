@@ -264,6 +264,53 @@ describe("publishing", () => {
     expect(claims).toBeLessThanOrEqual(5);
   });
 
+  it("costs a request that changed nothing no outbox query: a read, a dry run, a replayed answer, a refusal", async () => {
+    const admin = await caller();
+    const { queue } = recordingQueue();
+    let outboxQueries = 0;
+    const counting = overrideD1(env.DB, {
+      prepare: (target, query) => {
+        if (query.includes('"invitation_events"')) outboxQueries += 1;
+        return target.prepare(query);
+      },
+    });
+    const send = (path: string, init: RequestInit = {}) =>
+      fetchWith({ DB: counting, INVITATION_EVENTS: queue }, path, {
+        ...init,
+        headers: { ...bearer(admin.token), "Content-Type": "application/json", ...init.headers },
+      });
+    const key = crypto.randomUUID();
+    const created = await send("/api/v1/invitations", {
+      method: "POST",
+      headers: { "Idempotency-Key": key },
+      body: JSON.stringify({ email: "once@example.com" }),
+    });
+    expect(created.status).toBe(201);
+    // The change itself is published: the claim, and the marking of what was sent.
+    expect(outboxQueries).toBeGreaterThan(0);
+
+    outboxQueries = 0;
+    const answers = [
+      await send("/api/v1/invitations"),
+      await send("/api/v1/invitations/bulk", {
+        method: "POST",
+        body: JSON.stringify({ dryRun: true, invitations: [{ email: "maybe@example.com" }] }),
+      }),
+      await send("/api/v1/invitations", {
+        method: "POST",
+        headers: { "Idempotency-Key": key },
+        body: JSON.stringify({ email: "once@example.com" }),
+      }),
+      await send("/api/v1/invitations", {
+        method: "POST",
+        body: JSON.stringify({ email: "once@example.com" }),
+      }),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 201, 409]);
+    expect(answers[2]?.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(outboxQueries).toBe(0);
+  });
+
   it("two publishers running at once send every event exactly once, in outbox order", async () => {
     const admin = await caller();
     const db = createDb(env.DB);

@@ -1,4 +1,5 @@
 import { and, asc, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client";
 import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
@@ -172,14 +173,20 @@ export function publishSoon(db: Db, queue: Queue<InvitationEvent>, log: Logger):
   return run.done;
 }
 
+/** Marks the request as one that changed invitations: its events are published once it has answered. */
+export function noteChange(c: Context<AppEnv>) {
+  c.set("invitationsChanged", true);
+}
+
 /**
- * After a request that may have changed invitations (any method but GET, HEAD and OPTIONS, with a
- * success status), publishes what the outbox holds, once the response has been sent
- * (`waitUntil`): events reach the queue within moments of their change, without delaying it. What
- * this misses (a failed send, a Worker stopped half-way) the cron publishes.
+ * After a request that changed invitations (see `noteChange`), publishes what the outbox holds,
+ * once the response has been sent (`waitUntil`): events reach the queue within moments of their
+ * change, without delaying it. Requests that changed nothing (reads, refusals, dry runs, replayed
+ * answers) cost no query here. What this misses (a failed send, a Worker stopped half-way) the
+ * cron publishes.
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  if (["GET", "HEAD", "OPTIONS"].includes(c.req.method) || c.res.status >= 300) return;
+  if (!c.get("invitationsChanged")) return;
   c.executionCtx.waitUntil(publishSoon(createDb(c.env.DB), c.env.INVITATION_EVENTS, requestLogger(c)));
 });

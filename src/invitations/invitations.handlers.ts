@@ -1,11 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
+import { noteChange } from "../events/outbox";
 import { readConfig } from "../lib/config";
 import type { AppEnv } from "../lib/create-router";
 import { ApiError } from "../lib/errors";
 import { idempotent } from "../lib/idempotency";
-import { requestLogger } from "../lib/log";
+import { type LogFields, requestLogger } from "../lib/log";
 import { bulkCreate } from "./bulk-create";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
@@ -14,20 +15,13 @@ import type * as routes from "./invitations.routes";
 import type { InvitationPreview } from "./invitations.schemas";
 
 /**
- * One log line per change of state, for the audit trail: ids only (the invitation's, its
- * organization's, the acting user's), never the email address or the link.
+ * Records a change of state: one log line for the audit trail, with ids only (the invitations',
+ * their organization's, the acting user's), never an email address or a link; and the request
+ * is marked for its events to be published.
  */
-function audit(
-  c: Context<AppEnv>,
-  message: string,
-  invitation: Pick<InvitationRow, "id" | "organizationId">,
-  fields: Record<string, string | number>,
-) {
-  requestLogger(c)("info", message, {
-    invitationId: invitation.id,
-    organizationId: invitation.organizationId,
-    ...fields,
-  });
+function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
+  noteChange(c);
+  requestLogger(c)("info", message, fields);
 }
 
 /** The preview's path, where links point when no INVITE_URL_BASE is configured. */
@@ -110,7 +104,12 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
       throw error;
     }
-    audit(c, "Invitation created", row, { actor: userId, role: row.role });
+    audit(c, "Invitation created", {
+      invitationId: row.id,
+      organizationId,
+      actor: userId,
+      role: row.role,
+    });
     c.header("Location", `/api/v1/invitations/${row.id}`);
     return c.json(withLink(c, row, token, now), 201);
   });
@@ -131,7 +130,7 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
       withLink: (row, token) => withLink(c, row, token, now),
     });
     if (created.length > 0) {
-      requestLogger(c)("info", "Invitations created in bulk", {
+      audit(c, "Invitations created in bulk", {
         invitationIds: created.map((row) => row.id),
         organizationId,
         actor: userId,
@@ -154,7 +153,7 @@ export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppE
     });
     if (outcome === "not_found") throw new ApiError("INVITATION_NOT_FOUND");
     if (outcome === "not_revocable") throw new ApiError("BAD_REQUEST");
-    audit(c, "Invitation revoked", { id, organizationId }, { actor: userId });
+    audit(c, "Invitation revoked", { invitationId: id, organizationId, actor: userId });
     return c.json({ message: "Invitation revoked" }, 200);
   });
 
@@ -179,7 +178,9 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
       throw error;
     }
     if (result.changed) {
-      audit(c, "Invitation resent", result.changed, {
+      audit(c, "Invitation resent", {
+        invitationId: result.changed.id,
+        organizationId,
         actor: userId,
         resendCount: result.changed.resendCount,
       });
@@ -220,7 +221,11 @@ export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppE
     now,
   });
   if (result.changed) {
-    audit(c, "Invitation accepted", result.changed, { actor: userId });
+    audit(c, "Invitation accepted", {
+      invitationId: result.changed.id,
+      organizationId: result.changed.organizationId,
+      actor: userId,
+    });
     return c.json(toInvitation(result.changed, now), 200);
   }
 

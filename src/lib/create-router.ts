@@ -14,6 +14,8 @@ export type AppEnv = {
     invitee: Invitee;
     /** The request's database: a D1 session (see d1-session.ts). */
     db: Db;
+    /** Set when the request changed invitations, so their events are published after it. */
+    invitationsChanged: boolean;
   };
 };
 
