@@ -36,6 +36,18 @@ afterEach(() => {
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
+/**
+ * A fresh organization whose `count` invitations' created events are the only ones waiting in
+ * the outbox: everything else the file left there is published first.
+ */
+async function outboxWith(count: number) {
+  const admin = await caller();
+  const db = createDb(env.DB);
+  await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
+  await seedPending(admin.org, count, Date.now(), Date.now() + DAY);
+  return { admin, db };
+}
+
 /** Creates an invitation through the Worker's entry, with the outbox publishing to `queue`. */
 async function create(admin: Caller, email: string, queue: Queue): Promise<InvitationWithLink> {
   const res = await fetchWith({ INVITATION_EVENTS: queue }, "/api/v1/invitations", {
@@ -312,13 +324,8 @@ describe("publishing", () => {
   });
 
   it("two publishers running at once send every event exactly once, in outbox order", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    const drain = recordingQueue();
-    await publishPending(db, drain.queue, log, { maxRounds: 100 });
     // 250 events waiting: more than one round of 100 for each publisher.
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    await seedPending(admin.org, 250, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(250);
 
     const a = recordingQueue();
     const b = recordingQueue();
@@ -343,10 +350,7 @@ describe("publishing", () => {
   });
 
   it("an event claimed by a publisher that stopped is sent again once the claim has lapsed", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
-    await seedPending(admin.org, 1, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(1);
     const [event] = await storedEvents(admin.org);
     // Claimed just now by a publisher that never marked it published.
     await env.DB.prepare("UPDATE invitation_events SET claimed_until = ? WHERE seq = ?")
@@ -373,10 +377,7 @@ describe("publishing", () => {
   });
 
   it("a run stops after a refused send instead of retrying it for every write that joins it", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
-    await seedPending(admin.org, 3, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(3);
     vi.spyOn(console, "warn").mockImplementation(() => {});
     let attempts = 0;
     const down = {
@@ -391,10 +392,7 @@ describe("publishing", () => {
   });
 
   it("a run is bounded: at most MAX_RUN_ROUNDS rounds of 100, the rest left for the next write or the cron", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
-    await seedPending(admin.org, MAX_RUN_ROUNDS * 100 + 50, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(MAX_RUN_ROUNDS * 100 + 50);
     const { queue, batches } = recordingQueue();
     await publishSoon(db, queue, log);
     expect(batches).toEqual(Array(MAX_RUN_ROUNDS).fill(100));
@@ -403,10 +401,7 @@ describe("publishing", () => {
   });
 
   it("a run the platform cancelled (it never settles) does not stop publishing: once stale, the next write starts anew", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
-    await seedPending(admin.org, 2, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(2);
     const good = recordingQueue();
     let calls = 0;
     const queue = {
@@ -428,10 +423,7 @@ describe("publishing", () => {
   });
 
   it("sets aside a row that is not a valid event, logs it, and publishes the rows behind it", async () => {
-    const admin = await caller();
-    const db = createDb(env.DB);
-    await publishPending(db, recordingQueue().queue, log, { maxRounds: 100 });
-    await seedPending(admin.org, 3, Date.now(), Date.now() + DAY);
+    const { admin, db } = await outboxWith(3);
     const [broken] = await storedEvents(admin.org);
     // A time no Date can hold, as a hand-edited row might have.
     await env.DB.prepare("UPDATE invitation_events SET occurred_at = 9e18 WHERE seq = ?")

@@ -30,6 +30,34 @@ function create(who: Caller, body: unknown, key?: string) {
   });
 }
 
+/** A keyed create through the Worker's entry against `db`, a D1 with a statement broken in it. */
+function createOn(db: D1Database, who: Caller, body: unknown, key: string) {
+  return fetchWith({ DB: db }, "/api/v1/invitations", {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${who.token}`,
+      "Content-Type": "application/json",
+      "Idempotency-Key": key,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** A D1 that breaks, inside D1, the first statement a keyed create issues that starts with `prefix`. */
+async function breakingAt(who: Caller, prefix: string): Promise<D1Database> {
+  const probe = faultyD1();
+  const ok = await createOn(
+    probe.db,
+    who,
+    { email: `probe-${crypto.randomUUID()}@example.com` },
+    crypto.randomUUID(),
+  );
+  expect(ok.status).toBe(201);
+  const at = probe.log.statements.findIndex((statement) => statement.startsWith(prefix));
+  expect(at).toBeGreaterThan(0);
+  return faultyD1(at).db;
+}
+
 function revoke(who: Caller, id: string, key?: string) {
   return api(`/api/v1/invitations/${id}`, {
     method: "DELETE",
@@ -241,32 +269,9 @@ describe("Idempotency-Key", () => {
 
     // A create whose insert fails inside D1: a 500, the key freed, the retry creates.
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const probe = faultyD1();
-    const ok = await fetchWith({ DB: probe.db }, "/api/v1/invitations", {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${later.token}`,
-        "Content-Type": "application/json",
-        "Idempotency-Key": crypto.randomUUID(),
-      },
-      body: JSON.stringify({ email: "probe@example.com" }),
-    });
-    expect(ok.status).toBe(201);
-    const insertAt = probe.log.statements.findIndex((statement) =>
-      statement.startsWith('insert into "invitations"'),
-    );
-    expect(insertAt).toBeGreaterThan(0);
     const createKey = crypto.randomUUID();
-    const { db } = faultyD1(insertAt);
-    const failed = await fetchWith({ DB: db }, "/api/v1/invitations", {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${later.token}`,
-        "Content-Type": "application/json",
-        "Idempotency-Key": createKey,
-      },
-      body: JSON.stringify({ email: "flaky@example.com" }),
-    });
+    const db = await breakingAt(later, 'insert into "invitations"');
+    const failed = await createOn(db, later, { email: "flaky@example.com" }, createKey);
     expect(failed.status).toBe(500);
     expect(await storedKeys(admin.org)).toHaveLength(2);
     const again = await create(later, { email: "flaky@example.com" }, createKey);
@@ -293,26 +298,10 @@ describe("Idempotency-Key", () => {
     freezeClock();
     const admin = await caller();
     const key = crypto.randomUUID();
-    const headers = {
-      Authorization: `Bearer ${admin.token}`,
-      "Content-Type": "application/json",
-      "Idempotency-Key": key,
-    };
-    const body = JSON.stringify({ email: "stuck@example.com" });
     // The answer cannot be stored: the create happened, its key stays locked.
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-    const probe = faultyD1();
-    await fetchWith({ DB: probe.db }, "/api/v1/invitations", {
-      method: "POST",
-      headers: { ...headers, "Idempotency-Key": crypto.randomUUID() },
-      body: JSON.stringify({ email: "probe-stuck@example.com" }),
-    });
-    const storeAt = probe.log.statements.findIndex((statement) =>
-      statement.startsWith('update "idempotency_keys"'),
-    );
-    expect(storeAt).toBeGreaterThan(0);
-    const { db } = faultyD1(storeAt);
-    const first = await fetchWith({ DB: db }, "/api/v1/invitations", { method: "POST", headers, body });
+    const db = await breakingAt(admin, 'update "idempotency_keys"');
+    const first = await createOn(db, admin, { email: "stuck@example.com" }, key);
     expect(first.status).toBe(201);
     expect(JSON.parse(String(errors.mock.calls.at(-1)?.[0]))).toMatchObject({
       message: "Storing an idempotent answer failed",
