@@ -1,4 +1,4 @@
-import { encodeBase64Url } from "hono/utils/encode";
+import { base64Url, sha256 } from "../lib/digest";
 
 /**
  * The secret in an invitation link: 256 bits from the platform's CSPRNG, base64url without
@@ -7,15 +7,13 @@ import { encodeBase64Url } from "hono/utils/encode";
  */
 export const INVITATION_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-const base64Url = (bytes: ArrayBufferLike) => encodeBase64Url(bytes).replace(/=+$/, "");
-
 export function newInvitationToken(): string {
   return base64Url(crypto.getRandomValues(new Uint8Array(32)).buffer);
 }
 
 /** The stored form of a token. A plain digest is enough: the token has 256 bits of entropy. */
 export async function hashInvitationToken(token: string): Promise<string> {
-  return base64Url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  return sha256(token);
 }
 
 /** The link to send the invitee: the configured page with `token` added to its query. */

@@ -1,13 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+import { decodeBase64Url } from "hono/utils/encode";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../db/client";
 import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { idempotencyKeys } from "../db/schema";
 import type { AppEnv } from "./create-router";
 import { BookmarkRequestHeadersSchema } from "./d1-session";
+import { base64Url, sha256 } from "./digest";
 import { ApiError, renderError } from "./errors";
 import { describeError, requestLogger } from "./log";
 
@@ -55,8 +56,6 @@ export const ReplayedHeaderSchema = z.object({
 });
 
 const encoder = new TextEncoder();
-const base64Url = (bytes: ArrayBufferLike) => encodeBase64Url(bytes).replace(/=+$/, "");
-const sha256 = async (text: string) => base64Url(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 
 /**
  * AES-GCM key for the stored answer: derived from the Idempotency-Key, which only its client
