@@ -251,7 +251,7 @@ export const acceptInvitation = createRoute({
   security,
   summary: "Accept an invitation",
   description:
-    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email (case-insensitive) becomes ACCEPTED, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
+    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email becomes ACCEPTED. The token's `email` is compared as addresses are stored: ASCII whitespace trimmed and `A`–`Z` lower-cased, nothing else (no Unicode case mapping), so an address with any other character (a Kelvin sign `K`, a dotless `ı`, a full-width letter, a no-break space) is a different mailbox and gets 403 INVITATION_EMAIL_MISMATCH, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
   middleware: [authenticateInvitee, rateLimit] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,

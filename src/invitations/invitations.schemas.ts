@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
+import { normalizeEmail } from "../lib/email-address";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 import { SORT_FIELDS } from "./invitations.repository";
 
@@ -116,13 +117,12 @@ export const CreateInvitationBodySchema = z
   .strictObject({
     email: z
       .string()
-      .trim()
-      .toLowerCase()
+      .overwrite(normalizeEmail)
       .max(254)
       .pipe(z.email({ pattern: EMAIL_PATTERN }))
       .openapi({
         description:
-          "Email address to invite. Trimmed and lower-cased before it is stored and compared. An RFC 5322 dot-atom address (ASCII, no quoted local part, no IP literal) with a dotted host name, at most 254 characters.",
+          "Email address to invite. ASCII whitespace is trimmed and ASCII letters are lower-cased before it is stored and compared (no Unicode case mapping: an address with any non-ASCII character is refused). An RFC 5322 dot-atom address (ASCII, no quoted local part, no IP literal) with a dotted host name, at most 254 characters.",
         format: "email",
         example: "user@example.com",
       }),
@@ -262,8 +262,9 @@ export const ListInvitationsQuerySchema = z.object({
     STATUSES,
     "Only invitations in these effective statuses (a PENDING invitation past `expiresAt` is EXPIRED).",
   ),
-  email: z.string().trim().toLowerCase().min(1).max(254).optional().openapi({
-    description: "Only invitations to this address (exact, case-insensitive).",
+  email: z.string().overwrite(normalizeEmail).min(1).max(254).optional().openapi({
+    description:
+      "Only invitations to this address (exact; ASCII letters compare case-insensitively, nothing else is folded).",
     example: "user@example.com",
   }),
   role: valuesQuery(ROLES, "Only invitations granting these roles."),

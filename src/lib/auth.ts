@@ -4,6 +4,7 @@ import { decode, verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
 import { type Config, readConfig } from "./config";
 import type { AppEnv } from "./create-router";
+import { normalizeEmail } from "./email-address";
 import { ApiError } from "./errors";
 import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
 import { type Logger, requestLogger } from "./log";
@@ -21,7 +22,10 @@ export type Principal = {
 export type Invitee = {
   /** Token `sub`: recorded as `acceptedBy`. */
   userId: string;
-  /** Token `email`, trimmed and lower-cased: must be the address the invitation was sent to. */
+  /**
+   * Token `email`, with ASCII whitespace trimmed and `A`–`Z` lower-cased (nothing else): must be
+   * the address the invitation was sent to.
+   */
   email: string;
 };
 
@@ -38,7 +42,9 @@ const MemberClaims = BaseClaims.extend({
 });
 
 const InviteeClaims = BaseClaims.extend({
-  email: z.string().trim().toLowerCase().min(1),
+  // ASCII case and whitespace only: a non-ASCII address is compared byte for byte and matches no
+  // invitation (see email-address.ts).
+  email: z.string().overwrite(normalizeEmail).min(1),
   email_verified: z.boolean().optional(),
 });
 
