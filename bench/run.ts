@@ -16,10 +16,11 @@
  * BENCH_CONNECTIONS (default 10, at most 64). BENCH_ONLY (a regular expression) runs only the
  * scenarios it matches and writes no results. Everything it starts, it stops.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { sign } from "hono/jwt";
@@ -78,16 +79,21 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-function wrangler(args: string[]): string {
-  return execFileSync(process.execPath, [WRANGLER, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+/**
+ * Asynchronous on purpose: a synchronous call blocks the event loop for the seconds Wrangler takes,
+ * so fetch's pooled keep-alive connection, closed by wrangler dev meanwhile, is reused for the next
+ * request anyway, which then fails with "other side closed" (POST is not retried).
+ */
+async function wrangler(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [WRANGLER, ...args], {
     encoding: "utf8",
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
     maxBuffer: 64 * 1024 * 1024,
   });
+  return stdout;
 }
 
-function d1(args: string[]): string {
+function d1(args: string[]): Promise<string> {
   return wrangler(["d1", ...args, "DB", "--local", "--persist-to", STATE, "-c", "bench/wrangler.toml"]);
 }
 
@@ -113,10 +119,10 @@ SELECT 'b0000000-0000-4000-8000-' || printf('%012d', n), 'c0000000-0000-4000-800
 FROM seq;`;
 }
 
-function runSqlFile(name: string, sql: string) {
+async function runSqlFile(name: string, sql: string) {
   const file = `${STATE}/${name}.sql`;
   writeFileSync(file, sql);
-  d1(["execute", "--file", file, "--yes"]);
+  await d1(["execute", "--file", file, "--yes"]);
 }
 
 /** Refuses to start when something already answers on the port (say, a server a killed run left). */
@@ -270,7 +276,7 @@ type SweepRun = {
 
 async function sweepBacklog(label: string, org: string, size: number) {
   process.stderr.write(`  sweep ${label} ...`);
-  runSqlFile(`backlog-${label}`, seedSql(org, size, { expiresIn: -DAY }));
+  await runSqlFile(`backlog-${label}`, seedSql(org, size, { expiresIn: -DAY }));
   const runs: SweepRun[] = [];
   for (let run = 0; run < 20; run++) {
     // Timed here: inside a Worker the clock only moves on I/O, so it cannot time its own CPU.
@@ -285,7 +291,7 @@ async function sweepBacklog(label: string, org: string, size: number) {
   const sum = (key: "expired" | "batches" | "rowsRead" | "rowsWritten") =>
     runs.reduce((n, r) => n + r[key], 0);
   const left = JSON.parse(
-    d1([
+    await d1([
       "execute",
       "--json",
       "--command",
@@ -307,9 +313,9 @@ async function sweepBacklog(label: string, org: string, size: number) {
   };
 }
 
-function bundleSize() {
+async function bundleSize() {
   const out = `${STATE}/bundle`;
-  wrangler(["deploy", "--dry-run", "--outdir", out]);
+  await wrangler(["deploy", "--dry-run", "--outdir", out]);
   const code = readFileSync(`${out}/index.js`);
   return { bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
 }
@@ -338,8 +344,8 @@ async function main() {
   mkdirSync(STATE, { recursive: true });
 
   process.stderr.write("Preparing the database ...\n");
-  d1(["migrations", "apply"]);
-  runSqlFile(
+  await d1(["migrations", "apply"]);
+  await runSqlFile(
     "seed",
     [
       seedSql(ORG.small, SIZES.small),
@@ -519,7 +525,7 @@ async function main() {
 
   stopAll();
   process.stderr.write("Bundle ...\n");
-  const bundle = bundleSize();
+  const bundle = await bundleSize();
 
   const by = (name: string) => {
     const found = results.find((r) => r.scenario === name);
