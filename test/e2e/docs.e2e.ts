@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { type Browser, chromium } from "playwright-core";
-import { type DevServer, startDev, wrangler } from "../../scripts/wrangler-dev.ts";
+import { type DevServer, localD1, startDev } from "../../scripts/wrangler-dev.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = path.join(import.meta.dirname, "screenshots");
@@ -30,13 +30,12 @@ before(async () => {
   }
   // A database of its own, so the run neither needs nor touches the one `npm run dev` uses.
   state = mkdtempSync(path.join(tmpdir(), "invitations-e2e-"));
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-  dev = await startDev(
-    ["--persist-to", state, "--var", "JWT_SECRET:e2e-secret-not-for-production-0123456789"],
-    {
-      readyPath: "/openapi.json",
-    },
-  );
+  await localD1(state).migrate();
+  dev = await startDev({
+    persistTo: state,
+    vars: { JWT_SECRET: "e2e-secret-not-for-production-0123456789" },
+    readyPath: "/openapi.json",
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Without the background-networking switches Chromium keeps calling home, which a closed
@@ -55,7 +54,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  dev?.stop();
+  await dev?.stop();
   if (state) rmSync(state, { recursive: true, force: true });
 });
 

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { sign } from "hono/jwt";
-import { type DevServer, freePort, startDev, wrangler } from "../../scripts/wrangler-dev.ts";
+import { type DevServer, freePort, localD1, startDev } from "../../scripts/wrangler-dev.ts";
 
 const JWT_SECRET = "e2e-secret-not-for-production-0123456789";
 const WEBHOOK_SECRET = `whsec_${Buffer.from("e2e-webhook-secret-not-for-production").toString("base64")}`;
@@ -66,26 +66,21 @@ before(async () => {
   await new Promise<void>((resolve) => receiver.listen(port, "127.0.0.1", resolve));
 
   state = mkdtempSync(path.join(tmpdir(), "invitations-e2e-"));
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-  dev = await startDev(
-    [
-      "--persist-to",
-      state,
-      "--var",
-      `JWT_SECRET:${JWT_SECRET}`,
-      "--var",
-      `WEBHOOK_SECRET:${WEBHOOK_SECRET}`,
-      "--var",
-      `WEBHOOK_URL:http://127.0.0.1:${port}/invitation-events`,
-      "--var",
-      "WEBHOOK_RETRY_DELAY_SECONDS:1",
-    ],
-    { readyPath: "/openapi.json" },
-  );
+  await localD1(state).migrate();
+  dev = await startDev({
+    persistTo: state,
+    vars: {
+      JWT_SECRET,
+      WEBHOOK_SECRET,
+      WEBHOOK_URL: `http://127.0.0.1:${port}/invitation-events`,
+      WEBHOOK_RETRY_DELAY_SECONDS: "1",
+    },
+    readyPath: "/openapi.json",
+  });
 });
 
 after(async () => {
-  dev?.stop();
+  await dev?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
   if (state) rmSync(state, { recursive: true, force: true });
 });
