@@ -65,6 +65,15 @@ function asInvitation(body: unknown): InvitationBody | undefined {
     : undefined;
 }
 
+/** A 2xx body checked against its request: the invitation when `matches` holds of it, else undefined. */
+function checkResponse(what: string, body: unknown, matches: (invitation: InvitationBody) => boolean) {
+  checks.response.checked++;
+  const invitation = asInvitation(body);
+  if (invitation && matches(invitation)) return invitation;
+  failCheck(checks.response, `${what}: ${excerpt(body)}`);
+  return undefined;
+}
+
 async function create({ api }: Traffic, org: Organization) {
   const admin = pick(org.admins);
   const address = chance(0.6) ? pick(org.shared) : `fresh-${++freshAddresses}@soak.example.com`;
@@ -78,19 +87,19 @@ async function create({ api }: Traffic, org: Organization) {
     leave(createsInFlight, key),
   );
   if (answer?.status !== 201) return;
-  checks.response.checked++;
+  checkResponse(
+    `create 201 for ${org.id} ${address}`,
+    answer.body,
+    (i) =>
+      i.organizationId === org.id &&
+      i.email === address &&
+      i.status === "PENDING" &&
+      typeof i.token === "string",
+  );
+  // Recorded even when the body is off in other ways: the database is checked against it later.
   const invitation = asInvitation(answer.body);
-  const token = invitation?.token;
-  if (
-    !invitation ||
-    invitation.organizationId !== org.id ||
-    invitation.email !== address ||
-    invitation.status !== "PENDING" ||
-    typeof token !== "string"
-  ) {
-    failCheck(checks.response, `create 201 for ${org.id} ${address}: ${excerpt(answer.body)}`);
-    if (!invitation) return;
-  }
+  if (!invitation) return;
+  const token = invitation.token;
   observed.created.set(invitation.id, { org: org.id, email: address });
   remember(org, { id: invitation.id, org, email: address, token: typeof token === "string" ? token : "" });
 }
@@ -143,15 +152,11 @@ async function get(traffic: Traffic, org: Organization) {
   const target = pick(org.known);
   const answer = await call("get", "GET", `${traffic.api}/${target.id}`, { token });
   if (answer?.status !== 200) return;
-  checks.response.checked++;
-  const invitation = asInvitation(answer.body);
-  if (
-    invitation?.id !== target.id ||
-    invitation.organizationId !== org.id ||
-    invitation.email !== target.email
-  ) {
-    failCheck(checks.response, `get ${target.id}: ${excerpt(answer.body)}`);
-  }
+  checkResponse(
+    `get ${target.id}`,
+    answer.body,
+    (i) => i.id === target.id && i.organizationId === org.id && i.email === target.email,
+  );
 }
 
 async function revoke(traffic: Traffic, org: Organization) {
@@ -192,15 +197,11 @@ async function accept({ api }: Traffic, org: Organization) {
       failCheck(checks.wrongAddress, `${wrong} accepted ${target.id}, sent to ${target.email}`);
   }
   if (answer.status !== 200) return;
-  checks.response.checked++;
-  const invitation = asInvitation(answer.body);
-  if (
-    invitation?.id !== target.id ||
-    invitation.status !== "ACCEPTED" ||
-    invitation.organizationId !== org.id
-  ) {
-    failCheck(checks.response, `accept of ${target.id}: ${excerpt(answer.body)}`);
-  }
+  checkResponse(
+    `accept of ${target.id}`,
+    answer.body,
+    (i) => i.id === target.id && i.status === "ACCEPTED" && i.organizationId === org.id,
+  );
   answeredBy(observed.acceptedBy, target.id, inviteeSub(email));
 }
 
@@ -214,29 +215,24 @@ async function resend({ api }: Traffic, org: Organization) {
   }).finally(() => leave(resendsInFlight, target.id));
   if (answer?.status !== 200) return;
   observed.resends.set(target.id, (observed.resends.get(target.id) ?? 0) + 1);
-  checks.response.checked++;
-  const invitation = asInvitation(answer.body);
-  if (
-    invitation?.id !== target.id ||
-    invitation.status !== "PENDING" ||
-    typeof invitation.token !== "string"
-  ) {
-    failCheck(checks.response, `resend of ${target.id}: ${excerpt(answer.body)}`);
-    return;
-  }
+  const invitation = checkResponse(
+    `resend of ${target.id}`,
+    answer.body,
+    (i) => i.id === target.id && i.status === "PENDING" && typeof i.token === "string",
+  );
   // The old link stops working: later accepts and previews use the new one.
-  target.token = invitation.token;
+  if (invitation) target.token = String(invitation.token);
 }
 
 async function lookup({ api }: Traffic, org: Organization) {
   const target = pick(org.known);
   const answer = await call("lookup", "GET", `${api}/lookup?token=${encodeURIComponent(target.token)}`);
   if (answer?.status !== 200) return;
-  checks.response.checked++;
-  const preview = asInvitation(answer.body);
-  if (preview?.id !== target.id || preview.organizationId !== org.id || preview.email !== target.email) {
-    failCheck(checks.response, `preview of ${target.id}: ${excerpt(answer.body)}`);
-  }
+  checkResponse(
+    `preview of ${target.id}`,
+    answer.body,
+    (i) => i.id === target.id && i.organizationId === org.id && i.email === target.email,
+  );
 }
 
 const RUN: Record<Operation, (traffic: Traffic, org: Organization) => Promise<void>> = {
