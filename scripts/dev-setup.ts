@@ -7,14 +7,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { WRANGLER } from "./wrangler-dev.ts";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("Created .dev.vars from .dev.vars.example (local JWT secret).");
 }
 
-const wrangler = fileURLToPath(new URL("bin/wrangler.js", import.meta.resolve("wrangler/package.json")));
-execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], {
+// Synchronous, with Wrangler's output shown: the first step of `npm run dev`, nothing else runs yet.
+execFileSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local"], {
   stdio: ["ignore", "inherit", "inherit"],
 });
