@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../lib/create-router";
+import type { AppEnv } from "../lib/app-env";
 
 /**
  * The files of the installed swagger-ui-dist package the page uses, served from the Worker's

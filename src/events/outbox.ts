@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client";
 import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { invitationEvents } from "../db/schema";
-import type { AppEnv } from "../lib/create-router";
+import type { AppEnv } from "../lib/app-env";
 import { describeError, type Logger, requestLogger } from "../lib/log";
 import { type InvitationEvent, toEvent } from "./events";
 

@@ -2,32 +2,12 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { decode, verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
+import type { AppEnv } from "./app-env";
 import { type Config, readConfig } from "./config";
-import type { AppEnv } from "./create-router";
 import { normalizeEmail } from "./email-address";
 import { ApiError } from "./errors";
 import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
 import { type Logger, requestLogger } from "./log";
-
-/** The caller, as established by a verified bearer token. */
-export type Principal = {
-  /** Token `sub`: the user id, recorded as `invitedBy`. */
-  userId: string;
-  /** Token `org_id`: every query is scoped to it. */
-  organizationId: string;
-  role: Role;
-};
-
-/** The caller of `POST /invitations/accept`: any signed-in user, with no organization needed. */
-export type Invitee = {
-  /** Token `sub`: recorded as `acceptedBy`. */
-  userId: string;
-  /**
-   * Token `email`, with ASCII whitespace trimmed and `A`–`Z` lower-cased (nothing else): must be
-   * the address the invitation was sent to.
-   */
-  email: string;
-};
 
 /**
  * Claims a token must carry once its signature and dates check out. Hono's `verify` only checks

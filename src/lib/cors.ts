@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
 import { type Config, readConfig } from "./config";
-import type { AppEnv } from "./create-router";
 
 const handlers = new WeakMap<Config, MiddlewareHandler>();
 

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { createDb } from "../db/client";
-import type { AppEnv } from "./create-router";
+import type { AppEnv } from "./app-env";
 
 /** The header a client sends back to read its own writes, and in which every response returns one. */
 export const BOOKMARK_HEADER = "x-d1-bookmark";

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppEnv } from "./create-router";
+import type { AppEnv } from "./app-env";
 import { describeError, log } from "./log";
 
 /** Every error the API can answer with: its HTTP status, reason phrase and default message. */

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../db/client";
 import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { idempotencyKeys } from "../db/schema";
-import type { AppEnv } from "./create-router";
+import type { AppEnv } from "./app-env";
 import { BookmarkRequestHeadersSchema } from "./d1-session";
 import { base64Url, sha256 } from "./digest";
 import { ApiError, renderError } from "./errors";

@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { Context } from "hono";
-import type { AppEnv } from "./create-router";
+import type { AppEnv } from "./app-env";
 
 export type LogLevel = "info" | "warn" | "error";
 /**

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./create-router";
+import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { requestLogger } from "./log";
 
