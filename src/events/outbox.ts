@@ -1,11 +1,11 @@
 import { and, asc, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client";
 import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
 import { invitationEvents } from "../db/schema";
 import type { AppEnv } from "../lib/app-env";
 import { describeError, type Logger, requestLogger } from "../lib/log";
+import { changedInvitations } from "../lib/request-changes";
 import { type InvitationEvent, toEvent } from "./events";
 
 /** Events per `sendBatch`: the most one Queues batch may hold. */
@@ -173,13 +173,8 @@ export function publishSoon(db: Db, queue: Queue<InvitationEvent>, log: Logger):
   return run.done;
 }
 
-/** Marks the request as one that changed invitations: its events are published once it has answered. */
-export function noteChange(c: Context<AppEnv>) {
-  c.set("invitationsChanged", true);
-}
-
 /**
- * After a request that changed invitations (see `noteChange`), publishes what the outbox holds,
+ * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts), publishes what the outbox holds,
  * once the response has been sent (`waitUntil`): events reach the queue within moments of their
  * change, without delaying it. Requests that changed nothing (reads, refusals, dry runs, replayed
  * answers) cost no query here. What this misses (a failed send, a Worker stopped half-way) the
@@ -187,6 +182,6 @@ export function noteChange(c: Context<AppEnv>) {
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  if (!c.get("invitationsChanged")) return;
+  if (!changedInvitations(c)) return;
   c.executionCtx.waitUntil(publishSoon(createDb(c.env.DB), c.env.INVITATION_EVENTS, requestLogger(c)));
 });

@@ -1,12 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
-import { noteChange } from "../events/outbox";
 import type { AppEnv } from "../lib/app-env";
 import { readConfig } from "../lib/config";
 import { ApiError } from "../lib/errors";
 import { idempotent } from "../lib/idempotency";
 import { type LogFields, requestLogger } from "../lib/log";
+import { noteChange } from "../lib/request-changes";
 import { bulkCreate } from "./bulk-create";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
