@@ -8,6 +8,7 @@ import { normalizeEmail } from "./email-address";
 import { ApiError } from "./errors";
 import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
 import { type Logger, requestLogger } from "./log";
+import { memo } from "./memo";
 
 /**
  * Claims a token must carry once its signature and dates check out. Hono's `verify` only checks
@@ -35,34 +36,23 @@ function unauthorized(description: string): ApiError {
   });
 }
 
-const hmacKeys = new WeakMap<Config, Promise<CryptoKey>>();
+/** JWT_SECRET imported once per isolate (and configuration), not on every request; none without it. */
+const hmacKey = memo((config: Config) =>
+  config.jwtSecret === undefined
+    ? undefined
+    : crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(config.jwtSecret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["verify"],
+      ),
+);
 
-/** JWT_SECRET imported once per isolate (and configuration), not on every request. */
-function hmacKey(config: Config, secret: string): Promise<CryptoKey> {
-  let key = hmacKeys.get(config);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    hmacKeys.set(config, key);
-  }
-  return key;
-}
-
-const jwksCaches = new WeakMap<Config, JwksCache>();
-
-function jwksCache(config: Config, url: string): JwksCache {
-  let cache = jwksCaches.get(config);
-  if (!cache) {
-    cache = new JwksCache(url, config.jwksCacheMs);
-    jwksCaches.set(config, cache);
-  }
-  return cache;
-}
+/** The JWKS at JWT_JWKS_URL, kept per isolate (and configuration); none without a URL. */
+const jwksCache = memo((config: Config) =>
+  config.jwksUrl === undefined ? undefined : new JwksCache(config.jwksUrl, config.jwksCacheMs),
+);
 
 /**
  * The key that may verify this token, chosen by the header and bound to one algorithm: HS256 only
@@ -80,12 +70,12 @@ async function keyFor(token: string, config: Config, log: Logger) {
   // Hono's decode returns whatever JSON the first part holds: `null`, a number, an array...
   if (typeof header !== "object" || header === null) return undefined;
   const { alg, kid } = header as Record<string, unknown>;
-  if (alg === "HS256" && config.jwtSecret) {
-    return { alg, key: await hmacKey(config, config.jwtSecret) } as const;
-  }
+  const hmac = alg === "HS256" ? hmacKey(config) : undefined;
+  if (hmac) return { alg: "HS256", key: await hmac } as const;
+  const jwks = jwksCache(config);
   const isJwksAlg = (JWKS_ALGORITHMS as readonly unknown[]).includes(alg);
-  if (config.jwksUrl && isJwksAlg && (kid === undefined || typeof kid === "string")) {
-    const found = await jwksCache(config, config.jwksUrl).keyFor({ kid, alg: alg as string }, log);
+  if (jwks && isJwksAlg && (kid === undefined || typeof kid === "string")) {
+    const found = await jwks.keyFor({ kid, alg: alg as string }, log);
     return found && ({ alg: found.alg, key: found.key } as const);
   }
   return undefined;

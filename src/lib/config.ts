@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { decodeBase64 } from "hono/utils/encode";
+import { memo } from "./memo";
 
 /** An optional string var: unset and empty both mean "not configured". */
 const optionalVar = z
@@ -84,20 +85,16 @@ export type Config = {
   corsOrigins: string[];
 };
 
-const cache = new WeakMap<object, Config>();
-
 /**
  * Reads and validates configuration from the Worker's `env`, once per `env` object (an isolate
  * reuses it across requests). Throws on a misconfiguration, which surfaces as a logged 500.
  */
-export function readConfig(env: Env): Config {
-  const cached = cache.get(env);
-  if (cached) return cached;
+export const readConfig = memo((env: Env): Config => {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     throw new Error(`Invalid configuration: ${z.prettifyError(parsed.error)}`);
   }
-  const config: Config = {
+  return {
     jwtSecret: parsed.data.JWT_SECRET,
     jwksUrl: parsed.data.JWT_JWKS_URL,
     jwksCacheMs: parsed.data.JWT_JWKS_CACHE_SECONDS * 1000,
@@ -109,9 +106,7 @@ export function readConfig(env: Env): Config {
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
     corsOrigins: parsed.data.CORS_ORIGINS ?? [],
   };
-  cache.set(env, config);
-  return config;
-}
+});
 
 /** The length in bytes of a `whsec_` secret's key, or 0 when it is not valid base64. */
 function webhookKeyLength(secret: string): number {
@@ -150,22 +145,12 @@ export type WebhookConfig = {
   retryDelaySeconds: number;
 };
 
-const webhookCache = new WeakMap<object, WebhookConfig>();
-
 /** Reads and validates the webhook settings, once per `env` object; throws on a misconfiguration. */
-export function readWebhookConfig(env: Env): WebhookConfig {
-  const cached = webhookCache.get(env);
-  if (cached) return cached;
+export const readWebhookConfig = memo((env: Env): WebhookConfig => {
   const parsed = WebhookConfigSchema.safeParse(env);
   if (!parsed.success) {
     throw new Error(`Invalid webhook configuration: ${z.prettifyError(parsed.error)}`);
   }
   const { WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_RETRY_DELAY_SECONDS } = parsed.data;
-  const config: WebhookConfig = {
-    url: WEBHOOK_URL,
-    secret: WEBHOOK_SECRET,
-    retryDelaySeconds: WEBHOOK_RETRY_DELAY_SECONDS,
-  };
-  webhookCache.set(env, config);
-  return config;
-}
+  return { url: WEBHOOK_URL, secret: WEBHOOK_SECRET, retryDelaySeconds: WEBHOOK_RETRY_DELAY_SECONDS };
+});

@@ -3,8 +3,19 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { type Config, readConfig } from "./config";
+import { memo } from "./memo";
 
-const handlers = new WeakMap<Config, MiddlewareHandler>();
+/** Hono's CORS middleware for the configured origins, built once per isolate (and configuration). */
+const corsHandler = memo(
+  (config: Config): MiddlewareHandler =>
+    cors({
+      origin: config.corsOrigins,
+      allowMethods: ["GET", "POST", "DELETE"],
+      allowHeaders: ["Authorization", "Content-Type", "X-D1-Bookmark", "Idempotency-Key"],
+      exposeHeaders: ["X-Request-Id", "X-D1-Bookmark", "Retry-After", "Location", "Idempotent-Replayed"],
+      maxAge: 600,
+    }),
+);
 
 /**
  * CORS from configuration: closed unless CORS_ORIGINS lists origins, and then open to exactly
@@ -14,16 +25,5 @@ const handlers = new WeakMap<Config, MiddlewareHandler>();
 export const corsFromConfig = createMiddleware<AppEnv>(async (c, next) => {
   const config = readConfig(c.env);
   if (config.corsOrigins.length === 0) return next();
-  let handler = handlers.get(config);
-  if (!handler) {
-    handler = cors({
-      origin: config.corsOrigins,
-      allowMethods: ["GET", "POST", "DELETE"],
-      allowHeaders: ["Authorization", "Content-Type", "X-D1-Bookmark", "Idempotency-Key"],
-      exposeHeaders: ["X-Request-Id", "X-D1-Bookmark", "Retry-After", "Location", "Idempotent-Replayed"],
-      maxAge: 600,
-    });
-    handlers.set(config, handler);
-  }
-  return handler(c, next);
+  return corsHandler(config)(c, next);
 });
