@@ -5,8 +5,8 @@ import { createDb } from "./db/client";
 import type { InvitationEvent } from "./events/events";
 import { pruneOutbox, publishPending } from "./events/outbox";
 import { deliverEvents } from "./events/webhook";
+import { pruneIdempotencyKeys } from "./idempotency/idempotency.repository";
 import { expireInvitations } from "./jobs/expire-invitations";
-import { pruneIdempotencyKeys } from "./lib/idempotency";
 import { describeError, withFields } from "./lib/log";
 
 const app = createApp();

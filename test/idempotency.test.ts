@@ -1,7 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
-import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "../src/lib/idempotency";
+import {
+  IDEMPOTENCY_LOCK_MS,
+  IDEMPOTENCY_TTL_MS,
+  pruneIdempotencyKeys,
+} from "../src/idempotency/idempotency.repository";
 import {
   api,
   type Caller,

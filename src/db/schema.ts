@@ -134,7 +134,7 @@ export type InvitationEventRow = typeof invitationEvents.$inferSelect;
 /**
  * Requests made with an `Idempotency-Key` (create, bulk create, resend, revoke): one row per
  * organization, user and key, kept 24 hours, so a retry gets the first answer instead of a second
- * effect (see src/lib/idempotency.ts). The key itself is never stored, only its SHA-256; the
+ * effect (see src/idempotency/). The key itself is never stored, only its SHA-256; the
  * answer is stored encrypted under a key derived from it, since a create's answer holds the
  * invitation link.
  */

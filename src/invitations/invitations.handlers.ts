@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { InvitationRow } from "../db/schema";
+import { idempotent } from "../idempotency/idempotent";
 import type { AppEnv } from "../lib/app-env";
 import { readConfig } from "../lib/config";
 import { ApiError } from "../lib/errors";
-import { idempotent } from "../lib/idempotency";
 import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
 import { bulkCreate } from "./bulk-create";

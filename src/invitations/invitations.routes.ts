@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
 import { commonErrors, errorResponses, idempotencyErrors, rateLimitedError } from "../lib/errors";
-import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../lib/idempotency";
 import { rateLimit } from "../lib/rate-limit";
 import {
   AcceptInvitationBodySchema,

@@ -165,7 +165,7 @@ export const commonErrors: [ErrorCode, string, z.ZodObject?][] = [
   ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
 ];
 
-/** Responses an operation that takes an Idempotency-Key adds (see idempotency.ts). */
+/** Responses an operation that takes an Idempotency-Key adds (see src/idempotency/). */
 export const idempotencyErrors: [ErrorCode, string, z.ZodObject?][] = [
   [
     "IDEMPOTENCY_KEY_IN_USE",
