@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../lib/app-env";
 import { sha256 } from "../lib/digest";
-import { ApiError, renderError } from "../lib/errors";
+import { ApiError } from "../lib/errors";
 import { describeError, requestLogger } from "../lib/log";
 import { IdempotencyKey, REPLAYED_HEADER } from "./idempotency.headers";
 import { claim, release, type Slot, storeAnswer } from "./idempotency.repository";
@@ -65,12 +65,19 @@ export async function idempotent<R extends Response>(
   try {
     res = await run();
   } catch (error) {
-    if (!(error instanceof ApiError)) {
-      // The error the request failed with is the one to report; a key left held lapses anyway.
-      await release(slot).catch(() => {});
-      throw error;
-    }
-    res = renderError(c, error) as unknown as R;
+    // A refusal (an ApiError) or a failure: nothing is kept, the key is freed so the retry runs
+    // again, and the error goes on to `onError`, the one renderer. A key that cannot be freed
+    // lapses with its lock; for a failure that is all there is to it (`onError` logs the
+    // failure itself), but a refusal is otherwise not logged, and its retries wait meanwhile.
+    await release(slot).catch((releaseError: unknown) => {
+      if (error instanceof ApiError) {
+        requestLogger(c)("error", "Freeing an Idempotency-Key after a refusal failed", {
+          code: error.code,
+          error: describeError(releaseError),
+        });
+      }
+    });
+    throw error;
   }
   try {
     if (isStored(res.status)) {

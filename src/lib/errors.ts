@@ -204,7 +204,7 @@ export function defaultHook(
 }
 
 /** The envelope response for `err`, with its headers. */
-export function renderError(c: Context<AppEnv>, err: ApiError) {
+function renderError(c: Context<AppEnv>, err: ApiError) {
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   return c.json(envelope(err.code, err.message, err.details), err.status);
 }
