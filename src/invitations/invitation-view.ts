@@ -1,5 +1,5 @@
 import type { InvitationRow, Status } from "../db/schema";
-import { effectiveStatus, sentAtOf } from "./invitations.repository";
+import { effectiveStatus, sentAtOf } from "./invitation-status";
 import type { Invitation } from "./invitations.schemas";
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -8,6 +8,7 @@ import { ApiError } from "../lib/errors";
 import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
 import { bulkCreate } from "./bulk-create";
+import { effectiveStatus, sentAtOf } from "./invitation-status";
 import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
@@ -189,13 +190,13 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
 
     const { current } = result;
     if (!current) throw new ApiError("INVITATION_NOT_FOUND");
-    const status = repository.effectiveStatus(current, now);
+    const status = effectiveStatus(current, now);
     if (status === "ACCEPTED" || status === "REVOKED") {
       throw new ApiError("INVITATION_NOT_RESENDABLE", {
         message: `Only a pending or expired invitation can be resent; this one is ${status}`,
       });
     }
-    const retryAfter = Math.max(1, Math.ceil((repository.sentAtOf(current) + cooldownMs - now) / 1000));
+    const retryAfter = Math.max(1, Math.ceil((sentAtOf(current) + cooldownMs - now) / 1000));
     throw new ApiError("RATE_LIMITED", {
       message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
       headers: { "Retry-After": String(retryAfter) },
@@ -232,7 +233,7 @@ export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppE
   const { current } = result;
   if (!current) throw new ApiError("INVITATION_NOT_FOUND");
   if (current.email !== email) throw new ApiError("INVITATION_EMAIL_MISMATCH");
-  switch (repository.effectiveStatus(current, now)) {
+  switch (effectiveStatus(current, now)) {
     case "ACCEPTED":
       throw new ApiError("INVITATION_ALREADY_ACCEPTED");
     case "REVOKED":

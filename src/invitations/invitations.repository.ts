@@ -6,11 +6,8 @@ import {
   desc,
   eq,
   getTableColumns,
-  gt,
   inArray,
   lte,
-  ne,
-  or,
   type SQL,
   type SQLWrapper,
   sql,
@@ -23,67 +20,8 @@ import {
   type Role,
   type Status,
 } from "../db/schema";
-
-/*
- * The expiry boundary, in one place: an invitation is due (expired) from the millisecond
- * `now >= expires_at`. `effectiveStatus` says it for a row read into memory; `isDue` and `isLive`
- * say it in SQL.
- */
-
-/**
- * A PENDING row whose expiry has passed is EXPIRED, whatever the sweep has stored so far.
- * Every read goes through this so no caller ever sees a stale PENDING.
- */
-export function effectiveStatus(row: InvitationRow, now: number): InvitationRow["status"] {
-  return row.status === "PENDING" && row.expiresAt <= now ? "EXPIRED" : row.status;
-}
-
-/** Stored as PENDING but past its expiry: what the sweep, or a new invitation, records as EXPIRED. */
-export function isDue(now: number) {
-  return and(eq(invitations.status, "PENDING"), lte(invitations.expiresAt, now));
-}
-
-/**
- * PENDING and not yet expired: the only state that blocks a new invitation, can be revoked or
- * can be accepted.
- */
-function isLive(now: number) {
-  return and(eq(invitations.status, "PENDING"), gt(invitations.expiresAt, now));
-}
-
-/** When the current link was issued (rows written without `last_sent_at` count from creation). */
-const sentAt = sql<number>`coalesce(${invitations.lastSentAt}, ${invitations.createdAt})`;
-
-/** In memory, the same as `sentAt`. */
-export function sentAtOf(row: Pick<InvitationRow, "lastSentAt" | "createdAt">): number {
-  return row.lastSentAt ?? row.createdAt;
-}
-
-/** The stored statuses that can read as one of `statuses`: a stored PENDING reads as EXPIRED once due. */
-function storedStatuses(statuses: readonly Status[]): Status[] {
-  return statuses.includes("EXPIRED") && !statuses.includes("PENDING")
-    ? [...statuses, "PENDING"]
-    : [...statuses];
-}
-
-/**
- * Rows whose effective status is one of `statuses`: a stored status that can read as one of them,
- * then the expiry decides between PENDING and EXPIRED. `status` is the column, or the column kept
- * from serving as an index (see the list).
- */
-function hasEffectiveStatus(status: SQLWrapper, statuses: readonly Status[], now: number): SQL | undefined {
-  const pending = statuses.includes("PENDING");
-  const expired = statuses.includes("EXPIRED");
-  const stored = inArray(status, storedStatuses(statuses));
-  if (pending === expired) return stored;
-  return and(
-    stored,
-    or(ne(status, "PENDING"), pending ? gt(invitations.expiresAt, now) : lte(invitations.expiresAt, now)),
-  );
-}
-
-export const SORT_FIELDS = ["createdAt", "expiresAt", "email"] as const;
-export type SortField = (typeof SORT_FIELDS)[number];
+import { hasEffectiveStatus, isDue, isLive, sentAt, storedStatuses } from "./invitation-status";
+import type { SortField } from "./invitations.schemas";
 
 export type ListQuery = {
   limit: number;

@@ -2,7 +2,6 @@ import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
-import { SORT_FIELDS } from "./invitations.repository";
 
 const Timestamp = z.iso.datetime();
 
@@ -249,6 +248,10 @@ function valuesQuery<const T extends readonly [string, ...string[]]>(values: T, 
     });
 }
 
+/** What the list can be sorted by (see list-plan.ts for the order each gives, ties included). */
+export const SORT_FIELDS = ["createdAt", "expiresAt", "email"] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
 const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}`] as const);
 
 /**
@@ -276,7 +279,7 @@ export const ListInvitationsQuerySchema = z.object({
     .enum(SORTS)
     .default("-createdAt")
     .transform((sort) => ({
-      field: sort.replace(/^-/, "") as (typeof SORT_FIELDS)[number],
+      field: sort.replace(/^-/, "") as SortField,
       direction: sort.startsWith("-") ? ("desc" as const) : ("asc" as const),
     }))
     .openapi({

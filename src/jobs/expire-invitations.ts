@@ -1,7 +1,7 @@
 import { inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { invitations } from "../db/schema";
-import { isDue } from "../invitations/invitations.repository";
+import { isDue } from "../invitations/invitation-status";
 import { log as defaultLog, type Logger } from "../lib/log";
 
 export type SweepOptions = {
