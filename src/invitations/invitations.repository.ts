@@ -385,6 +385,30 @@ export async function acceptInvitation(
   return writeResult(accepted, current);
 }
 
+/** What one batch of the expiry sweep did, with D1's billing units for it. */
+export type ExpiredBatch = { expired: number; rowsRead: number; rowsWritten: number };
+
+/**
+ * Records as EXPIRED up to `batchSize` PENDING invitations whose `expires_at` is at or before
+ * `now`: one atomic UPDATE of the ids its subquery finds due (through the (status, expires_at)
+ * index, so it reads about as many rows as it writes). `expired` counts the ids it changed: D1's
+ * `meta.changes` also counts the rows the outbox trigger inserts (one event per expiry).
+ */
+export async function expireDueBatch(db: Db, now: number, batchSize: number): Promise<ExpiredBatch> {
+  const { results, meta } = await db
+    .update(invitations)
+    .set({ status: "EXPIRED", updatedAt: now })
+    .where(
+      inArray(
+        invitations.id,
+        db.select({ id: invitations.id }).from(invitations).where(isDue(now)).limit(batchSize),
+      ),
+    )
+    .returning({ id: invitations.id })
+    .run();
+  return { expired: results.length, rowsRead: meta.rows_read, rowsWritten: meta.rows_written };
+}
+
 /**
  * True when `error` (or anything in its `cause` chain, as Drizzle wraps driver errors) is a
  * violation of the one-pending-per-email index, and not, say, a primary-key clash.

@@ -1,7 +1,5 @@
-import { inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { invitations } from "../db/schema";
-import { isDue } from "../invitations/invitation-status";
+import { expireDueBatch } from "../invitations/invitations.repository";
 import { log as defaultLog, type Logger } from "../lib/log";
 
 export type SweepOptions = {
@@ -29,10 +27,9 @@ export type SweepResult = {
 
 /**
  * Records as EXPIRED every PENDING invitation whose `expires_at` is at or before `now`, in bounded
- * batches. Each batch is one atomic UPDATE of the ids its subquery finds due (through the
- * (status, expires_at) index, so it reads about as many rows as it writes); D1 runs statements one
- * at a time, so the sweep is idempotent, two overlapping runs never count a row twice, and a run
- * that stops half-way leaves every row either swept or still due for the next run.
+ * batches (`expireDueBatch`: one atomic UPDATE each). D1 runs statements one at a time, so the
+ * sweep is idempotent, two overlapping runs never count a row twice, and a run that stops
+ * half-way leaves every row either swept or still due for the next run.
  */
 export async function expireInvitations(
   db: Db,
@@ -47,24 +44,12 @@ export async function expireInvitations(
   let rowsRead = 0;
   let rowsWritten = 0;
   while (batches < maxBatches) {
-    // The ids it changed, counted here: D1's `meta.changes` also counts the rows the outbox
-    // trigger inserts (one event per expiry).
-    const { results, meta } = await db
-      .update(invitations)
-      .set({ status: "EXPIRED", updatedAt: now })
-      .where(
-        inArray(
-          invitations.id,
-          db.select({ id: invitations.id }).from(invitations).where(isDue(now)).limit(batchSize),
-        ),
-      )
-      .returning({ id: invitations.id })
-      .run();
+    const batch = await expireDueBatch(db, now, batchSize);
     batches += 1;
-    expired += results.length;
-    rowsRead += meta.rows_read;
-    rowsWritten += meta.rows_written;
-    if (results.length < batchSize) {
+    expired += batch.expired;
+    rowsRead += batch.rowsRead;
+    rowsWritten += batch.rowsWritten;
+    if (batch.expired < batchSize) {
       complete = true;
       break;
     }
