@@ -279,6 +279,10 @@ describe("GET /api/v1/invitations query plans", () => {
     ["?role=OPERATOR&sort=expiresAt", "invitations_org_role_created_idx", false],
     ["?role=VIEWER,OPERATOR&sort=email", "invitations_org_role_created_idx", false],
     ["?invitedBy=user_two", "invitations_org_invited_by_created_idx", true],
+    ["?invitedBy=user_two&sort=email", "invitations_org_invited_by_created_idx", false],
+    // Of several filters, the first in list-plan.ts's table chooses the index.
+    ["?role=VIEWER&invitedBy=user_two", "invitations_org_invited_by_created_idx", true],
+    ["?role=OPERATOR&status=PENDING", "invitations_org_status_created_idx", true],
     ["?sort=expiresAt", "invitations_org_expires_idx", true],
     ["?sort=-email", "invitations_org_email_created_idx", true],
     [

@@ -1,96 +1,23 @@
-import {
-  type AnyColumn,
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  getTableColumns,
-  inArray,
-  lte,
-  type SQL,
-  type SQLWrapper,
-  sql,
-} from "drizzle-orm";
+import { and, count, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import {
-  type InvitationRow,
-  invitations,
-  organizationInvitationCounts,
-  type Role,
-  type Status,
-} from "../db/schema";
-import { hasEffectiveStatus, isDue, isLive, sentAt, storedStatuses } from "./invitation-status";
-import type { SortField } from "./invitations.schemas";
+import { type InvitationRow, invitations, organizationInvitationCounts, type Role } from "../db/schema";
+import { isDue, isLive, sentAt } from "./invitation-status";
+import { type ListFilters, listPlan } from "./list-plan";
 
-export type ListQuery = {
-  limit: number;
-  offset: number;
-  /** Effective statuses to include; all when absent. */
-  statuses?: readonly Status[];
-  /** Exact address, already lower-cased. */
-  email?: string;
-  roles?: readonly Role[];
-  invitedBy?: string;
-  sort: { field: SortField; direction: "asc" | "desc" };
-  now: number;
-};
-
-/** Each sort, with the ties broken in the same direction, so pages stay stable. */
-const ORDER: Record<SortField, readonly AnyColumn[]> = {
-  createdAt: [invitations.createdAt, invitations.id],
-  expiresAt: [invitations.expiresAt, invitations.id],
-  email: [invitations.email, invitations.createdAt, invitations.id],
-};
+export type ListQuery = ListFilters & { limit: number; offset: number };
 
 /**
- * One page of an organization's invitations and the total that matches, in one round trip.
- * Unfiltered, the total comes from the trigger-kept counter (one row read, whatever the
- * organization's size); filtered, it is counted through the filter's index, so it reads the
- * rows that match and no others.
+ * One page of an organization's invitations and the total that matches, in one round trip, as
+ * `listPlan` reads them. Unfiltered, the total comes from the trigger-kept counter (one row read,
+ * whatever the organization's size); filtered, it is counted through the filter's index, so it
+ * reads the rows that match and no others.
  */
 export async function listInvitations(
   db: Db,
   organizationId: string,
   query: ListQuery,
 ): Promise<{ rows: InvitationRow[]; total: number }> {
-  const { limit, offset, statuses, email, roles, invitedBy, sort, now } = query;
-  // Each filter present, the most selective first: its condition on its column, and whether it
-  // pins the column to one value (so its index, (organization_id, column, created_at, id), lists
-  // the matches in createdAt order).
-  type Term = { condition: (column: (c: AnyColumn) => SQLWrapper) => SQL | undefined; single: boolean };
-  const terms: Term[] = [];
-  if (email !== undefined) terms.push({ condition: (c) => eq(c(invitations.email), email), single: true });
-  if (invitedBy !== undefined) {
-    terms.push({ condition: (c) => eq(c(invitations.invitedBy), invitedBy), single: true });
-  }
-  if (statuses) {
-    terms.push({
-      condition: (c) => hasEffectiveStatus(c(invitations.status), statuses, now),
-      single: storedStatuses(statuses).length === 1,
-    });
-  }
-  if (roles) {
-    terms.push({ condition: (c) => inArray(c(invitations.role), [...roles]), single: roles.length === 1 });
-  }
-  const [first] = terms;
-  // SQLite has no statistics here, so its planner cannot tell an email that matches one row from
-  // a role that a third of the organization has, and will take the plain list index to save
-  // sorting a few rows, reading the whole organization to find them. So the plan is spelled out
-  // with `+column`, SQLite's documented way to keep an index from serving a term: the first
-  // filter's index is searched and the other filters only sift what it finds. Its index also
-  // serves the sort when it pins one value and the sort is by createdAt (or by the email it
-  // pins); otherwise the sort keys are `+column` too, so no index can win by saving the sort.
-  // Unfiltered, the index that serves the ORDER BY is the right one.
-  const unindexed = (column: AnyColumn) => sql`+${column}`;
-  const filters = terms.map((term, i) => term.condition(i === 0 ? (column) => column : unindexed));
-  const where = and(eq(invitations.organizationId, organizationId), ...filters);
-  const filtered = first !== undefined;
-  const sortServed =
-    !first ||
-    (first.single && (sort.field === "createdAt" || (sort.field === "email" && email !== undefined)));
-  const direction = sort.direction === "asc" ? asc : desc;
-  const sortKey = (column: AnyColumn) => direction(sortServed ? column : unindexed(column));
+  const { where, orderBy, filtered } = listPlan(organizationId, query);
   const total = filtered
     ? db.select({ total: count() }).from(invitations).where(where)
     : db
@@ -102,9 +29,9 @@ export async function listInvitations(
       .select()
       .from(invitations)
       .where(where)
-      .orderBy(...ORDER[sort.field].map(sortKey))
-      .limit(limit)
-      .offset(offset),
+      .orderBy(...orderBy)
+      .limit(query.limit)
+      .offset(query.offset),
     total,
   ]);
   return { rows, total: totals[0]?.total ?? 0 };
