@@ -4,7 +4,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { mountDocs } from "./docs/docs";
 import { registerEventWebhook } from "./events/events";
-import { publishAfterWrites } from "./events/outbox";
+import { publishAfterWrites } from "./events/publisher";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
 import { createRouter } from "./lib/create-router";

@@ -3,7 +3,8 @@
 import { createApp } from "./app";
 import { createDb } from "./db/client";
 import type { InvitationEvent } from "./events/events";
-import { pruneOutbox, publishPending } from "./events/outbox";
+import { pruneOutbox } from "./events/outbox.repository";
+import { publishPending } from "./events/publisher";
 import { deliverEvents } from "./events/webhook";
 import { pruneIdempotencyKeys } from "./idempotency/idempotency.repository";
 import { expireInvitations } from "./jobs/expire-invitations";

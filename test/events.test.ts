@@ -2,15 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import type { InvitationEvent } from "../src/events/events";
-import {
-  CLAIM_MS,
-  MAX_RUN_ROUNDS,
-  pruneOutbox,
-  publishPending,
-  publishSoon,
-  RETENTION_MS,
-  SET_ASIDE_MS,
-} from "../src/events/outbox";
+import { CLAIM_MS, pruneOutbox, RETENTION_MS, SET_ASIDE_MS } from "../src/events/outbox.repository";
+import { MAX_RUN_ROUNDS, publishPending, publishSoon } from "../src/events/publisher";
 import { log } from "../src/lib/log";
 import {
   type Caller,

@@ -101,7 +101,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
  * `invitations` (migration 0005) inside the very statement that makes the change, so an event
  * exists exactly when its change does, whichever code (or hand-run SQL) made it. Rows are
  * published to the INVITATION_EVENTS queue after each write and by the cron, then kept for a
- * while for operators (see src/events/outbox.ts). Never holds a token or its digest.
+ * while for operators (see src/events/). Never holds a token or its digest.
  */
 export const invitationEvents = sqliteTable(
   "invitation_events",

@@ -1,26 +1,16 @@
-import { and, asc, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client";
-import { type BatchLimits, deleteInBatches } from "../db/delete-in-batches";
-import { invitationEvents } from "../db/schema";
 import type { AppEnv } from "../lib/app-env";
 import { describeError, type Logger, requestLogger } from "../lib/log";
 import { changedInvitations } from "../lib/request-changes";
 import { type InvitationEvent, toEvent } from "./events";
-
-/** Events per `sendBatch`: the most one Queues batch may hold. */
-export const PUBLISH_BATCH_SIZE = 100;
-
-/** How long a publisher holds the rows it claimed before another may take them. */
-export const CLAIM_MS = 60_000;
-
-/** Published events are kept this long (for operators), then deleted by the cron. */
-export const RETENTION_MS = 7 * 86_400_000;
-
-/** The rows whose `seq` is in `seqs`, as one bound JSON parameter (D1 allows 100 per statement). */
-function seqIn(seqs: readonly number[]): SQL {
-  return inArray(invitationEvents.seq, sql`(SELECT value FROM json_each(${JSON.stringify(seqs)}))`);
-}
+import {
+  claimUnpublished,
+  markPublished,
+  PUBLISH_BATCH_SIZE,
+  releaseClaim,
+  setAside,
+} from "./outbox.repository";
 
 export type PublishResult = {
   /** Events the queue accepted in this run. */
@@ -31,17 +21,14 @@ export type PublishResult = {
   failed: boolean;
 };
 
-/** How long a row that cannot be turned into an event (edited by hand, say) is set aside. */
-export const SET_ASIDE_MS = 86_400_000;
-
 /**
  * Publishes unpublished events to the queue in `seq` order, up to PUBLISH_BATCH_SIZE per round:
- * claim a batch (one UPDATE that marks the rows as held for CLAIM_MS, so a concurrent publisher
- * takes other rows), send it with one `sendBatch`, then mark it published. A failed send releases
- * the claim at once and ends the run; a publisher that dies between send and mark leaves its
- * claim to expire, and the rows are sent again. So delivery is at least once, never lost. A row
- * that cannot be read as an event is logged and held for SET_ASIDE_MS, so it does not block the
- * rows behind it. Each round is two D1 queries and one queue send.
+ * claim a batch (held for CLAIM_MS, so a concurrent publisher takes other rows), send it with one
+ * `sendBatch`, then mark it published. A failed send releases the claim at once and ends the run;
+ * a publisher that dies between send and mark leaves its claim to expire, and the rows are sent
+ * again. So delivery is at least once, never lost. A row that cannot be read as an event is
+ * logged and held for SET_ASIDE_MS, so it does not block the rows behind it. Each round is two D1
+ * queries and one queue send.
  */
 export async function publishPending(
   db: Db,
@@ -52,24 +39,8 @@ export async function publishPending(
   let published = 0;
   for (let round = 0; round < maxRounds; round++) {
     const now = Date.now();
-    const claimable = db
-      .select({ seq: invitationEvents.seq })
-      .from(invitationEvents)
-      .where(
-        and(
-          isNull(invitationEvents.publishedAt),
-          or(isNull(invitationEvents.claimedUntil), lte(invitationEvents.claimedUntil, now)),
-        ),
-      )
-      .orderBy(asc(invitationEvents.seq))
-      .limit(PUBLISH_BATCH_SIZE);
-    const claimed = await db
-      .update(invitationEvents)
-      .set({ claimedUntil: now + CLAIM_MS })
-      .where(inArray(invitationEvents.seq, claimable))
-      .returning();
+    const claimed = await claimUnpublished(db, now);
     if (claimed.length === 0) return { published, complete: true, failed: false };
-    claimed.sort((a, b) => a.seq - b.seq);
     const events: { seq: number; body: InvitationEvent }[] = [];
     const unreadable: number[] = [];
     for (const row of claimed) {
@@ -80,10 +51,7 @@ export async function publishPending(
       }
     }
     if (unreadable.length > 0) {
-      await db
-        .update(invitationEvents)
-        .set({ claimedUntil: now + SET_ASIDE_MS })
-        .where(seqIn(unreadable));
+      await setAside(db, unreadable, now);
       log("error", "Outbox rows that are not valid events were set aside for a day", { seqs: unreadable });
     }
     const seqs = events.map((event) => event.seq);
@@ -91,30 +59,19 @@ export async function publishPending(
       try {
         await queue.sendBatch(events.map(({ body }) => ({ body, contentType: "json" })));
       } catch (error) {
-        await db.update(invitationEvents).set({ claimedUntil: null }).where(seqIn(seqs));
+        await releaseClaim(db, seqs);
         log("warn", "Publishing invitation events failed; they stay in the outbox", {
           events: seqs.length,
           error: describeError(error),
         });
         return { published, complete: false, failed: true };
       }
-      await db
-        .update(invitationEvents)
-        .set({ publishedAt: Date.now(), claimedUntil: null })
-        .where(seqIn(seqs));
+      await markPublished(db, seqs, Date.now());
       published += events.length;
     }
     if (claimed.length < PUBLISH_BATCH_SIZE) return { published, complete: true, failed: false };
   }
   return { published, complete: false, failed: false };
-}
-
-/**
- * Deletes events published more than RETENTION_MS before `now`, at most `batchSize` per statement
- * and `maxBatches` statements per run. Unpublished events are never deleted.
- */
-export function pruneOutbox(db: Db, now: number, limits: BatchLimits = {}): Promise<number> {
-  return deleteInBatches(db, invitationEvents, lt(invitationEvents.publishedAt, now - RETENTION_MS), limits);
 }
 
 /**
@@ -174,11 +131,11 @@ export function publishSoon(db: Db, queue: Queue<InvitationEvent>, log: Logger):
 }
 
 /**
- * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts), publishes what the outbox holds,
- * once the response has been sent (`waitUntil`): events reach the queue within moments of their
- * change, without delaying it. Requests that changed nothing (reads, refusals, dry runs, replayed
- * answers) cost no query here. What this misses (a failed send, a Worker stopped half-way) the
- * cron publishes.
+ * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts),
+ * publishes what the outbox holds, once the response has been sent (`waitUntil`): events reach
+ * the queue within moments of their change, without delaying it. Requests that changed nothing
+ * (reads, refusals, dry runs, replayed answers) cost no query here. What this misses (a failed
+ * send, a Worker stopped half-way) the cron publishes.
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
