@@ -6,9 +6,9 @@ export type SweepOptions = {
   /** Rows one UPDATE may change. Bounded so that no statement grows with the backlog. */
   batchSize?: number;
   /**
-   * UPDATE statements one run may issue. 15, with the rest of the cron run (see src/index.ts),
-   * stays under the free plan's 50 subrequests per invocation; a larger backlog is finished by
-   * the next run, since every run starts from what is still due.
+   * UPDATE statements one run may issue (15 unless told; the cron's bound is in its budget,
+   * jobs/cron.ts). A larger backlog is finished by the next run, since every run starts from what
+   * is still due.
    */
   maxBatches?: number;
 };
