@@ -462,3 +462,101 @@ describe("publishing", () => {
     ]);
   });
 });
+
+/** The columns of `invitations` as the database has them: what the triggers must keep up with. */
+async function invitationColumns(): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT name FROM pragma_table_info('invitations')").all<{
+    name: string;
+  }>();
+  return results.map((column) => column.name);
+}
+
+/** A stored row as the outbox triggers must snapshot it: every column but `token_hash`, camelCased. */
+function asSnapshot(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row)
+      .filter(([column]) => column !== "token_hash")
+      .map(([column, value]) => [
+        column.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()),
+        value,
+      ]),
+  );
+}
+
+describe("the outbox triggers' snapshot", () => {
+  // One case per trigger of migration 0005, each driven by the request that fires it.
+  const triggers: [string, string, (admin: Caller, id: string) => Promise<Response>][] = [
+    ["invitations_event_after_insert", "invitation.created", async () => new Response(null)],
+    [
+      "invitations_event_after_resend",
+      "invitation.resent",
+      (admin, id) =>
+        fetchWith(
+          { INVITATION_EVENTS: recordingQueue().queue, RESEND_COOLDOWN_SECONDS: "0" },
+          `/api/v1/invitations/${id}/resend`,
+          { method: "POST", headers: bearer(admin.token) },
+        ),
+    ],
+    [
+      "invitations_event_after_status_change",
+      "invitation.revoked",
+      (admin, id) =>
+        fetchWith({ INVITATION_EVENTS: recordingQueue().queue }, `/api/v1/invitations/${id}`, {
+          method: "DELETE",
+          headers: bearer(admin.token),
+        }),
+    ],
+  ];
+  for (const [trigger, type, change] of triggers) {
+    it(`${trigger}: its keys are the table's columns but token_hash, its values the row's`, async () => {
+      const admin = await caller();
+      const invitation = await create(admin, `${type}@example.com`, recordingQueue().queue);
+      expect((await change(admin, invitation.id)).ok).toBe(true);
+
+      const event = (await storedEvents(admin.org)).findLast((stored) => stored.type === type);
+      const columns = (await invitationColumns()).filter((column) => column !== "token_hash");
+      const expectedKeys = Object.keys(
+        asSnapshot(Object.fromEntries(columns.map((column) => [column, null]))),
+      );
+      expect(Object.keys(event?.invitation ?? {}).sort()).toEqual(expectedKeys.sort());
+      const row = await env.DB.prepare("SELECT * FROM invitations WHERE id = ?").bind(invitation.id).first();
+      expect(event?.invitation).toEqual(asSnapshot(row ?? {}));
+    });
+  }
+
+  it("sets aside a snapshot that drifted from what events are made of, and publishes the rows behind it", async () => {
+    const drifts = [
+      // A column the trigger no longer writes, one it writes under another name, one the event
+      // does not know, a value of another type, a state that does not exist, an unknown type.
+      "UPDATE invitation_events SET invitation = json_remove(invitation, '$.role') WHERE seq = ?",
+      "UPDATE invitation_events SET invitation = json_set(json_remove(invitation, '$.lastSentAt'), '$.last_sent_at', 1) WHERE seq = ?",
+      "UPDATE invitation_events SET invitation = json_set(invitation, '$.nickname', 'Ada') WHERE seq = ?",
+      "UPDATE invitation_events SET invitation = json_set(invitation, '$.createdAt', '2026-01-01T00:00:00Z') WHERE seq = ?",
+      "UPDATE invitation_events SET invitation = json_set(invitation, '$.status', 'ARCHIVED') WHERE seq = ?",
+      "UPDATE invitation_events SET type = 'invitation.archived' WHERE seq = ?",
+    ];
+    const { admin, db } = await outboxWith(drifts.length + 1);
+    const stored = await storedEvents(admin.org);
+    const drifted = stored.slice(0, drifts.length).map((event) => event.seq);
+    await env.DB.batch(drifts.map((statement, i) => env.DB.prepare(statement).bind(drifted[i])));
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+
+    const { queue, sent } = recordingQueue();
+    expect(await publishPending(db, queue, log)).toEqual({ published: 1, complete: true, failed: false });
+    expect(sent.filter((body) => body.organizationId === admin.org).map((body) => body.id)).toEqual([
+      stored.at(-1)?.id,
+    ]);
+    const after = await storedEvents(admin.org);
+    for (const event of after.slice(0, drifts.length)) {
+      expect(event.published_at).toBeNull();
+      expect(event.claimed_until).toBeGreaterThan(Date.now() + SET_ASIDE_MS - 60_000);
+    }
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([
+      expect.objectContaining({
+        level: "error",
+        message: "Outbox rows that are not valid events were set aside for a day",
+        seqs: drifted,
+      }),
+    ]);
+  });
+});

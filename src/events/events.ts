@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { EVENT_TYPES, type EventType, type InvitationEventRow, type InvitationRow } from "../db/schema";
+import { EVENT_TYPES, type InvitationEventRow, type InvitationRow, ROLES, STATUSES } from "../db/schema";
 import { invitationWithStatus } from "../invitations/invitation-view";
 import { InvitationSchema } from "../invitations/invitations.schemas";
 
@@ -30,15 +30,44 @@ export const InvitationEventSchema = z
 
 export type InvitationEvent = z.infer<typeof InvitationEventSchema>;
 
-/** What the outbox triggers store of the invitation: its columns, without `token_hash`. */
-type StoredInvitation = Omit<InvitationRow, "tokenHash">;
+const Millis = z.number().int();
 
-/** An outbox row as the event that is published. */
+/**
+ * What the outbox triggers store of the invitation (migration 0005, `json_object` from NEW): its
+ * columns by their names here, without `token_hash`. The triggers spell it out in SQL, so it is
+ * parsed, not trusted: a trigger that drifted from the table (a column added, renamed or dropped)
+ * writes rows that fail here, and the publisher sets them aside and logs them instead of
+ * publishing a wrong event. test/events.test.ts checks each trigger's keys against the table.
+ */
+const StoredInvitationSchema = z.strictObject({
+  id: z.string(),
+  organizationId: z.string(),
+  email: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(STATUSES),
+  invitedBy: z.string(),
+  createdAt: Millis,
+  updatedAt: Millis,
+  expiresAt: Millis,
+  acceptedAt: Millis.nullable(),
+  acceptedBy: z.string().nullable(),
+  revokedAt: Millis.nullable(),
+  revokedBy: z.string().nullable(),
+  resendCount: z.number().int(),
+  lastSentAt: Millis.nullable(),
+}) satisfies z.ZodType<Omit<InvitationRow, "tokenHash">>;
+
+const EventTypeSchema = z.enum(EVENT_TYPES);
+
+/**
+ * An outbox row as the event that is published. Throws when the row is not one (a drifted
+ * trigger, a hand edit): the publisher sets such rows aside.
+ */
 export function toEvent(row: InvitationEventRow): InvitationEvent {
-  const invitation = row.invitation as StoredInvitation;
+  const invitation = StoredInvitationSchema.parse(row.invitation);
   return {
     id: row.id,
-    type: row.type as EventType,
+    type: EventTypeSchema.parse(row.type),
     occurredAt: new Date(row.occurredAt).toISOString(),
     organizationId: row.organizationId,
     invitation: invitationWithStatus(invitation, invitation.status),
