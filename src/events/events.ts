@@ -86,7 +86,7 @@ const WebhookHeadersSchema = z.object({
   }),
   "webhook-signature": z.string().openapi({
     description:
-      "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the raw body) under WEBHOOK_SECRET: a `whsec_` secret's base64-decoded bytes, any other secret's UTF-8 bytes. Compare in constant time.",
+      "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` (the raw body) under the key WEBHOOK_SECRET holds: the base64-decoded bytes after its `whsec_` prefix (the only form accepted). Compare in constant time.",
     example: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
   }),
 });
