@@ -27,12 +27,12 @@ export const BULK_ITEM_ERRORS = {
 export type BulkCandidate = { index: number; role: Role; lifetimeMs: number };
 
 /**
- * Sorts a bulk create's items before anything is written: each is parsed as a single create's
- * body, and is either invalid, a repeat of an earlier item's address (as stored: trimmed and
- * lower-cased), or a candidate. `results` holds the outcome of the first two kinds by index; what
+ * Classifies a bulk create's items before anything is written: each is parsed as a single
+ * create's body, and is either invalid, a repeat of an earlier item's address (as stored: trimmed
+ * and lower-cased), or a candidate. `results` holds the outcome of the first two kinds by index; what
  * becomes of a candidate only the database can say.
  */
-export function sortBulkItems(items: readonly unknown[], defaultLifetimeMs: number) {
+export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: number) {
   const results: BulkCreateResult[] = [];
   const candidates = new Map<string, BulkCandidate>();
   items.forEach((item, index) => {
@@ -73,13 +73,13 @@ export type BulkCreateInput = {
 };
 
 /**
- * A bulk create: sorts the items, then asks the database which candidates it creates (or, for a
+ * A bulk create: classifies the items, then asks the database which candidates it creates (or, for a
  * dry run, which ones a live pending invitation would stop), and answers with one result per
  * item and the counts. Returns the created rows too, for the audit log.
  */
 export async function bulkCreate(db: Db, input: BulkCreateInput) {
   const { organizationId, invitedBy, items, dryRun, now } = input;
-  const { results, candidates } = sortBulkItems(items, input.defaultLifetimeMs);
+  const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs);
   let created: InvitationRow[] = [];
 
   if (dryRun) {
