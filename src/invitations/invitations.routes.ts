@@ -9,7 +9,6 @@ import {
   BulkCreateInvitationsBodySchema,
   BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
-  InvitationIdParamsSchema,
   InvitationIdPathSchema,
   InvitationListSchema,
   InvitationPreviewSchema,
@@ -18,6 +17,7 @@ import {
   ListInvitationsQuerySchema,
   LookupQuerySchema,
   RevokedSchema,
+  RevokeInvitationParamsSchema,
 } from "./invitations.schemas";
 
 const tags = ["Invitations"];
@@ -136,7 +136,7 @@ export const revokeInvitation = createRoute({
   description:
     "Revokes a PENDING, unexpired invitation of the caller's organization; it becomes REVOKED. An id of another organization is `404`, exactly as if it did not exist. Role: ORG_ADMIN.",
   middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
-  request: { params: InvitationIdParamsSchema, headers: IdempotentRequestHeadersSchema },
+  request: { params: RevokeInvitationParamsSchema, headers: IdempotentRequestHeadersSchema },
   responses: {
     200: {
       description: "The invitation is now REVOKED.",

@@ -314,8 +314,12 @@ const InvitationId = z.uuid().toLowerCase();
 const idParam = { name: "id", in: "path" } as const;
 const idExample = "497f6eca-6276-4993-bfeb-53cbbbba6f08";
 
-/** Path of `DELETE /invitations/{id}`. Any UUID casing is accepted; ids are stored lower-case. */
-export const InvitationIdParamsSchema = z.object({
+/**
+ * Path of `DELETE /invitations/{id}` only, apart from the others because the contract answers
+ * revoke's malformed id with `400 BAD_REQUEST` (the hook in invitations.index.ts), not
+ * VALIDATION_ERROR. Any UUID casing is accepted; ids are stored lower-case.
+ */
+export const RevokeInvitationParamsSchema = z.object({
   id: InvitationId.openapi({
     param: idParam,
     description:
@@ -324,7 +328,7 @@ export const InvitationIdParamsSchema = z.object({
   }),
 });
 
-/** Path of the other `/invitations/{id}` operations: a malformed id fails validation as any input does. */
+/** Path of the `/invitations/{id}` operations but revoke: a malformed id fails validation as any input does. */
 export const InvitationIdPathSchema = z.object({
   id: InvitationId.openapi({
     param: idParam,
