@@ -40,11 +40,11 @@ async function newLink() {
 }
 
 /**
- * The invitation with its link, as create and resend return it; never cached on the way. Without
- * a configured INVITE_URL_BASE the link opens this Worker's own preview.
+ * The invitation with its link, as create, bulk create and resend return it (each answers with
+ * `Cache-Control: no-store`, so no cache on the way keeps the link). Without a configured
+ * INVITE_URL_BASE the link opens this Worker's own preview.
  */
 function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: number) {
-  c.header("Cache-Control", "no-store");
   const base = readConfig(c.env).inviteUrlBase ?? new URL(LOOKUP_PATH, c.req.url).href;
   return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(base, token) };
 }
@@ -112,6 +112,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
       role: row.role,
     });
     c.header("Location", `/api/v1/invitations/${row.id}`);
+    c.header("Cache-Control", "no-store");
     return c.json(withLink(c, row, token, now), 201);
   });
 
@@ -185,6 +186,7 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
         actor: userId,
         resendCount: result.changed.resendCount,
       });
+      c.header("Cache-Control", "no-store");
       return c.json(withLink(c, result.changed, token, now), 200);
     }
 
