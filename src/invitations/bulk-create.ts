@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import type { InvitationRow, Role } from "../db/schema";
-import { ERRORS, issuesToDetails } from "../lib/errors";
+import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
 import * as repository from "./invitations.repository";
 import {
   type BulkCreateResult,
@@ -8,19 +8,17 @@ import {
   type InvitationWithLink,
 } from "./invitations.schemas";
 
-/** Why an item of a bulk create was not created, in the envelope's terms. */
+/** An item's error, as the envelope says one: its code from the ERRORS catalogue, and its message. */
+function itemError(code: ErrorCode, options: { message?: string; details?: ErrorDetails } = {}) {
+  return { code, message: options.message ?? ERRORS[code].message, details: options.details ?? {} };
+}
+
+/** Why an item of a bulk create was not created. */
 export const BULK_ITEM_ERRORS = {
-  invalid: (details: Record<string, string[]>) => ({
-    code: "VALIDATION_ERROR",
-    message: ERRORS.VALIDATION_ERROR.message,
-    details,
-  }),
-  duplicate: (first: number) => ({
-    code: "DUPLICATE_IN_REQUEST",
-    message: `The same email address is item ${first} of this request`,
-    details: {},
-  }),
-  alreadyPending: { code: "CONFLICT", message: ERRORS.CONFLICT.message, details: {} },
+  invalid: (details: ErrorDetails) => itemError("VALIDATION_ERROR", { details }),
+  duplicate: (first: number) =>
+    itemError("DUPLICATE_IN_REQUEST", { message: `The same email address is item ${first} of this request` }),
+  alreadyPending: itemError("CONFLICT"),
 };
 
 /** An item that may be created: its position, role and lifetime, keyed by its stored address. */

@@ -5,7 +5,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env";
 import { describeError, log } from "./log";
 
-/** Every error the API can answer with: its HTTP status, reason phrase and default message. */
+/**
+ * Every error the API can answer with: its HTTP status, reason phrase and default message. A bulk
+ * create's item errors use the same codes and messages (the status belongs to a response).
+ */
 export const ERRORS = {
   VALIDATION_ERROR: { status: 400, error: "Bad Request", message: "Validation error" },
   BAD_REQUEST: {
@@ -41,6 +44,12 @@ export const ERRORS = {
     status: 409,
     error: "Conflict",
     message: "Only a pending or expired invitation can be resent",
+  },
+  /** Only as a bulk create item's error: the answer is a 200 with one result per item. */
+  DUPLICATE_IN_REQUEST: {
+    status: 409,
+    error: "Conflict",
+    message: "The same email address is an earlier item of this request",
   },
   IDEMPOTENCY_KEY_IN_USE: {
     status: 409,
