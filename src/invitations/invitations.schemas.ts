@@ -291,17 +291,18 @@ export const ListInvitationsQuerySchema = z.object({
     }),
 });
 
-/** A page of invitations with the organization's totals. */
+/** A page of invitations, with how many match in all. */
 export const InvitationListSchema = z
   .object({
     data: z.array(InvitationSchema),
     meta: z.object({
       limit: z.number().int().openapi({ example: 20 }),
       page: z.number().int().openapi({ example: 1 }),
-      total: z
-        .number()
-        .int()
-        .openapi({ description: "The organization's invitations, in all states.", example: 1 }),
+      total: z.number().int().openapi({
+        description:
+          "How many of the organization's invitations match the filters; with no filter, all of them, in every state.",
+        example: 1,
+      }),
       totalPages: z
         .number()
         .int()
