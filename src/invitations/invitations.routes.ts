@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Role } from "../db/schema";
 import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
@@ -23,6 +24,24 @@ import {
 const tags = ["Invitations"];
 const security = [{ bearerAuth: [] }];
 
+/**
+ * The chain of an organization member's operation: the token (401), the rate limit (429), then
+ * the role (403), before any input is validated (400).
+ */
+function members(...roles: Role[]) {
+  return [authenticate, rateLimit, requireRole(...roles)];
+}
+
+/** A JSON request body, required. */
+function jsonBody<S extends z.ZodType>(description: string, schema: S) {
+  return { required: true, description, content: { "application/json": { schema } } };
+}
+
+/** A success answer: its description, JSON body and headers. */
+function answer<S extends z.ZodType, H extends z.ZodObject>(description: string, schema: S, headers: H) {
+  return { description, headers, content: { "application/json": { schema } } };
+}
+
 /** Responses that carry a link's secret, or show what one unlocks, are never stored by a cache. */
 const NoStoreHeadersSchema = BookmarkResponseHeadersSchema.extend({
   "Cache-Control": z.literal("no-store").openapi({ example: "no-store" }),
@@ -36,14 +55,10 @@ export const listInvitations = createRoute({
   summary: "List invitations",
   description:
     "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending) unless `sort` says otherwise, stable across pages. Filters combine (all must match) and `meta.total` counts what they match. A page past the end is `200` with `data: []` and the true `meta`. Roles: ORG_ADMIN, OPERATOR.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN", "OPERATOR")] as const,
+  middleware: members("ORG_ADMIN", "OPERATOR"),
   request: { query: ListInvitationsQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
-    200: {
-      description: "A page of invitations.",
-      headers: BookmarkResponseHeadersSchema,
-      content: { "application/json": { schema: InvitationListSchema } },
-    },
+    200: answer("A page of invitations.", InvitationListSchema, BookmarkResponseHeadersSchema),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
@@ -62,23 +77,19 @@ export const createInvitation = createRoute({
   summary: "Create an invitation",
   description:
     "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The response carries the invitation link (`token`, `inviteUrl`) for your mailer: this and a resend are the only times it is shown. The service sends no mail itself. Role: ORG_ADMIN.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
+  middleware: members("ORG_ADMIN"),
   request: {
     headers: IdempotentRequestHeadersSchema,
-    body: {
-      required: true,
-      description: "Sent as `application/json`; unknown fields are refused.",
-      content: { "application/json": { schema: CreateInvitationBodySchema } },
-    },
+    body: jsonBody("Sent as `application/json`; unknown fields are refused.", CreateInvitationBodySchema),
   },
   responses: {
-    201: {
-      description: "The created invitation, with its link.",
-      headers: NoStoreHeadersSchema.extend({
+    201: answer(
+      "The created invitation, with its link.",
+      InvitationWithLinkSchema,
+      NoStoreHeadersSchema.extend({
         Location: z.string().openapi({ example: "/api/v1/invitations/497f6eca-6276-4993-bfeb-53cbbbba6f08" }),
       }).extend(ReplayedHeaderSchema.shape),
-      content: { "application/json": { schema: InvitationWithLinkSchema } },
-    },
+    ),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
@@ -100,21 +111,20 @@ export const bulkCreateInvitations = createRoute({
   summary: "Create invitations in bulk",
   description:
     "Up to 100 invitations in one request, each item as the body of a single create, with one result per item in the request's order: `created` (with its invitation and link), or why not: `duplicate` (an earlier item has the same address), `already_pending` (a live pending invitation exists; the database decides, as for a single create) or `invalid` (with the validation details). Items are independent: an invalid or conflicting item does not stop the others. The answer is `200` whatever the outcomes; `summary` counts them. With `dryRun: true` nothing is written and no link is issued: items that would be created now say `would_create`. All created items are written in one D1 round trip. The request counts once against the write rate limit. Role: ORG_ADMIN.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
+  middleware: members("ORG_ADMIN"),
   request: {
     headers: IdempotentRequestHeadersSchema,
-    body: {
-      required: true,
-      description: "Sent as `application/json`, at most 64 KiB; unknown top-level fields are refused.",
-      content: { "application/json": { schema: BulkCreateInvitationsBodySchema } },
-    },
+    body: jsonBody(
+      "Sent as `application/json`, at most 64 KiB; unknown top-level fields are refused.",
+      BulkCreateInvitationsBodySchema,
+    ),
   },
   responses: {
-    200: {
-      description: "One result per item, and the counts.",
-      headers: NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
-      content: { "application/json": { schema: BulkCreateInvitationsResponseSchema } },
-    },
+    200: answer(
+      "One result per item, and the counts.",
+      BulkCreateInvitationsResponseSchema,
+      NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
+    ),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
@@ -135,14 +145,14 @@ export const revokeInvitation = createRoute({
   summary: "Revoke an invitation",
   description:
     "Revokes a PENDING, unexpired invitation of the caller's organization; it becomes REVOKED. An id of another organization is `404`, exactly as if it did not exist. Role: ORG_ADMIN.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
+  middleware: members("ORG_ADMIN"),
   request: { params: RevokeInvitationParamsSchema, headers: IdempotentRequestHeadersSchema },
   responses: {
-    200: {
-      description: "The invitation is now REVOKED.",
-      headers: BookmarkResponseHeadersSchema.extend(ReplayedHeaderSchema.shape),
-      content: { "application/json": { schema: RevokedSchema } },
-    },
+    200: answer(
+      "The invitation is now REVOKED.",
+      RevokedSchema,
+      BookmarkResponseHeadersSchema.extend(ReplayedHeaderSchema.shape),
+    ),
     ...errorResponses(
       [
         "BAD_REQUEST",
@@ -165,14 +175,10 @@ export const getInvitation = createRoute({
   summary: "Get an invitation",
   description:
     "One invitation of the caller's organization, with its effective status. An id of another organization is `404`, exactly as if it did not exist. Roles: ORG_ADMIN, OPERATOR.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN", "OPERATOR")] as const,
+  middleware: members("ORG_ADMIN", "OPERATOR"),
   request: { params: InvitationIdPathSchema, headers: BookmarkRequestHeadersSchema },
   responses: {
-    200: {
-      description: "The invitation.",
-      headers: BookmarkResponseHeadersSchema,
-      content: { "application/json": { schema: InvitationSchema } },
-    },
+    200: answer("The invitation.", InvitationSchema, BookmarkResponseHeadersSchema),
     ...errorResponses(
       ["VALIDATION_ERROR", "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark."],
       ...commonErrors,
@@ -189,14 +195,14 @@ export const resendInvitation = createRoute({
   summary: "Resend an invitation",
   description:
     "Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation's lifetime, `resendCount` goes up by one and `lastSentAt` is now. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). No request body. Role: ORG_ADMIN.",
-  middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")] as const,
+  middleware: members("ORG_ADMIN"),
   request: { params: InvitationIdPathSchema, headers: IdempotentRequestHeadersSchema },
   responses: {
-    200: {
-      description: "The invitation with its new link.",
-      headers: NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
-      content: { "application/json": { schema: InvitationWithLinkSchema } },
-    },
+    200: answer(
+      "The invitation with its new link.",
+      InvitationWithLinkSchema,
+      NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
+    ),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
@@ -230,11 +236,7 @@ export const lookupInvitation = createRoute({
   middleware: [rateLimit] as const,
   request: { query: LookupQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
-    200: {
-      description: "The invitation's preview.",
-      headers: NoStoreHeadersSchema,
-      content: { "application/json": { schema: InvitationPreviewSchema } },
-    },
+    200: answer("The invitation's preview.", InvitationPreviewSchema, NoStoreHeadersSchema),
     ...errorResponses(
       ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
@@ -255,18 +257,10 @@ export const acceptInvitation = createRoute({
   middleware: [authenticateInvitee, rateLimit] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,
-    body: {
-      required: true,
-      description: "Sent as `application/json`; unknown fields are refused.",
-      content: { "application/json": { schema: AcceptInvitationBodySchema } },
-    },
+    body: jsonBody("Sent as `application/json`; unknown fields are refused.", AcceptInvitationBodySchema),
   },
   responses: {
-    200: {
-      description: "The accepted invitation.",
-      headers: BookmarkResponseHeadersSchema,
-      content: { "application/json": { schema: InvitationSchema } },
-    },
+    200: answer("The accepted invitation.", InvitationSchema, BookmarkResponseHeadersSchema),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
