@@ -3,7 +3,14 @@ import type { Role } from "../db/schema";
 import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
-import { commonErrors, errorResponses, idempotencyErrors, rateLimitedError } from "../lib/errors";
+import {
+  commonErrors,
+  type ErrorEntry,
+  errorResponses,
+  idempotencyErrors,
+  internalServerError,
+  rateLimitedError,
+} from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
 import {
   AcceptInvitationBodySchema,
@@ -31,6 +38,23 @@ const security = [{ bearerAuth: [] }];
 function members(...roles: Role[]) {
   return [authenticate, rateLimit, requireRole(...roles)];
 }
+
+/** An idempotent operation's answer may be a replay, and says so. */
+const replayed = ReplayedHeaderSchema.shape;
+
+// Error entries several operations share, word for word.
+const notInOrganization: ErrorEntry = [
+  "INVITATION_NOT_FOUND",
+  "INVITATION_NOT_FOUND: no such invitation in the caller's organization.",
+];
+const unknownLink: ErrorEntry = [
+  "INVITATION_NOT_FOUND",
+  "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced).",
+];
+const bodyTooLarge: ErrorEntry = [
+  "PAYLOAD_TOO_LARGE",
+  "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed).",
+];
 
 /** A JSON request body, required. */
 function jsonBody<S extends z.ZodType>(description: string, schema: S) {
@@ -88,7 +112,7 @@ export const createInvitation = createRoute({
       InvitationWithLinkSchema,
       NoStoreHeadersSchema.extend({
         Location: z.string().openapi({ example: "/api/v1/invitations/497f6eca-6276-4993-bfeb-53cbbbba6f08" }),
-      }).extend(ReplayedHeaderSchema.shape),
+      }).extend(replayed),
     ),
     ...errorResponses(
       [
@@ -123,7 +147,7 @@ export const bulkCreateInvitations = createRoute({
     200: answer(
       "One result per item, and the counts.",
       BulkCreateInvitationsResponseSchema,
-      NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
+      NoStoreHeadersSchema.extend(replayed),
     ),
     ...errorResponses(
       [
@@ -151,7 +175,7 @@ export const revokeInvitation = createRoute({
     200: answer(
       "The invitation is now REVOKED.",
       RevokedSchema,
-      BookmarkResponseHeadersSchema.extend(ReplayedHeaderSchema.shape),
+      BookmarkResponseHeadersSchema.extend(replayed),
     ),
     ...errorResponses(
       [
@@ -160,9 +184,9 @@ export const revokeInvitation = createRoute({
       ],
       ["VALIDATION_ERROR", "VALIDATION_ERROR: a malformed bookmark or Idempotency-Key header."],
       ...commonErrors,
-      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      notInOrganization,
       ...idempotencyErrors,
-      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
+      bodyTooLarge,
     ),
   },
 });
@@ -182,7 +206,7 @@ export const getInvitation = createRoute({
     ...errorResponses(
       ["VALIDATION_ERROR", "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark."],
       ...commonErrors,
-      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      notInOrganization,
     ),
   },
 });
@@ -201,7 +225,7 @@ export const resendInvitation = createRoute({
     200: answer(
       "The invitation with its new link.",
       InvitationWithLinkSchema,
-      NoStoreHeadersSchema.extend(ReplayedHeaderSchema.shape),
+      NoStoreHeadersSchema.extend(replayed),
     ),
     ...errorResponses(
       [
@@ -209,7 +233,7 @@ export const resendInvitation = createRoute({
         "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark or Idempotency-Key.",
       ],
       ...commonErrors,
-      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],
+      notInOrganization,
       ["INVITATION_NOT_RESENDABLE", "INVITATION_NOT_RESENDABLE: the invitation is REVOKED or ACCEPTED."],
       [
         "CONFLICT",
@@ -220,7 +244,7 @@ export const resendInvitation = createRoute({
         "RATE_LIMITED",
         "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",
       ],
-      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: a request body over 16 KiB (none is needed)."],
+      bodyTooLarge,
     ),
   },
 });
@@ -239,9 +263,9 @@ export const lookupInvitation = createRoute({
     200: answer("The invitation's preview.", InvitationPreviewSchema, NoStoreHeadersSchema),
     ...errorResponses(
       ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
-      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
+      unknownLink,
       rateLimitedError("the client's IP address"),
-      ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
+      internalServerError,
     ),
   },
 });
@@ -276,12 +300,12 @@ export const acceptInvitation = createRoute({
         "INVITATION_EMAIL_MISMATCH",
         "INVITATION_EMAIL_MISMATCH: the invitation was sent to another address than the token's `email`.",
       ],
-      ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no invitation has this token (or it was replaced)."],
+      unknownLink,
       ["INVITATION_ALREADY_ACCEPTED", "INVITATION_ALREADY_ACCEPTED: the invitation was accepted before."],
       ["INVITATION_EXPIRED", "INVITATION_EXPIRED: the invitation has expired."],
       ["INVITATION_REVOKED", "INVITATION_REVOKED: the invitation was revoked."],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
-      ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
+      internalServerError,
     ),
   },
 });

@@ -136,6 +136,9 @@ function errorResponse(code: ErrorCode, description: string, headers?: z.ZodObje
   };
 }
 
+/** A code an operation can answer with, the description of when, and the headers it sends. */
+export type ErrorEntry = [ErrorCode, string, z.ZodObject?];
+
 /**
  * OpenAPI error responses, keyed by status, to spread into a route's `responses`: each code with
  * its description and, optionally, the headers it sends. Where two codes share a status the first
@@ -154,7 +157,7 @@ export function errorResponses<C extends ErrorCode>(...entries: [C, string, z.Zo
 }
 
 /** The 429 of the rate limiters (see rate-limit.ts), counted per `subject`. */
-export function rateLimitedError(subject: string): [ErrorCode, string, z.ZodObject] {
+export function rateLimitedError(subject: string): ErrorEntry {
   return [
     "RATE_LIMITED",
     `RATE_LIMITED: too many requests from ${subject} in the last minute (reads and writes are limited separately); \`Retry-After\` says how many seconds to wait.`,
@@ -166,16 +169,22 @@ export function rateLimitedError(subject: string): [ErrorCode, string, z.ZodObje
   ];
 }
 
+/** Any operation's 500. */
+export const internalServerError: ErrorEntry = [
+  "INTERNAL_SERVER_ERROR",
+  "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed.",
+];
+
 /** Responses every authenticated operation of an organization's member can give. */
-export const commonErrors: [ErrorCode, string, z.ZodObject?][] = [
+export const commonErrors: ErrorEntry[] = [
   ["UNAUTHORIZED", "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token."],
   rateLimitedError("this user in this organization"),
   ["FORBIDDEN", "FORBIDDEN: the token's role may not perform this operation."],
-  ["INTERNAL_SERVER_ERROR", "INTERNAL_SERVER_ERROR: unexpected failure; nothing internal is disclosed."],
+  internalServerError,
 ];
 
 /** Responses an operation that takes an Idempotency-Key adds (see src/idempotency/). */
-export const idempotencyErrors: [ErrorCode, string, z.ZodObject?][] = [
+export const idempotencyErrors: ErrorEntry[] = [
   [
     "IDEMPOTENCY_KEY_IN_USE",
     "IDEMPOTENCY_KEY_IN_USE: the first request with this Idempotency-Key is still running; retry after `Retry-After` seconds to get its answer.",
