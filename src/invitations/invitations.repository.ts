@@ -4,6 +4,13 @@ import { type InvitationRow, invitations, organizationInvitationCounts, type Rol
 import { isDue, isLive, sentAt } from "./invitation-status";
 import { type ListFilters, listPlan } from "./list-plan";
 
+/*
+ * The invitations table's queries, and nothing else: every read and write of `invitations`, each
+ * scoped to an organization (or to a link's token), each one round trip. One cohesive thing,
+ * over 300 lines for its comments on what each statement guarantees. The rules the queries use
+ * are in invitation-status.ts, the list's plan in list-plan.ts.
+ */
+
 export type ListQuery = ListFilters & { limit: number; offset: number };
 
 /**

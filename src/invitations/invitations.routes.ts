@@ -28,6 +28,12 @@ import {
   RevokeInvitationParamsSchema,
 } from "./invitations.schemas";
 
+/*
+ * The invitations API's contract: one createRoute per operation, readable on its own (what it
+ * takes, who may call, every answer it can give). One cohesive thing, over 300 lines for the
+ * descriptions a client reads.
+ */
+
 const tags = ["Invitations"];
 const security = [{ bearerAuth: [] }];
 

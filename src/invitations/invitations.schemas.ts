@@ -3,6 +3,12 @@ import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 
+/*
+ * The invitations API's wire shapes, in one file because they are one thing: the contract's
+ * schemas (bodies, queries, paths, answers), each with the OpenAPI description a client reads.
+ * Over 300 lines for the descriptions' sake; the rules they describe live elsewhere.
+ */
+
 const Timestamp = z.iso.datetime();
 
 /**
