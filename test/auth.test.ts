@@ -3,17 +3,16 @@ import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import {
   api,
+  base64UrlJson,
   caller,
   countAllRows,
   createInvitation,
   expectError,
   fetchWith,
   newOrgId,
+  signingKeyPair,
   signToken,
 } from "./helpers";
-
-const b64url = (value: unknown) =>
-  btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 
 function claims(overrides: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
@@ -21,16 +20,7 @@ function claims(overrides: Record<string, unknown> = {}) {
 }
 
 async function rsaSigned(org: string): Promise<string> {
-  const { privateKey } = (await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  )) as CryptoKeyPair;
+  const { privateKey } = await signingKeyPair("RS256");
   return sign(claims({ org_id: org }), privateKey, "RS256");
 }
 
@@ -51,7 +41,7 @@ describe("authentication", () => {
     ["a JWT whose header is JSON null", async () => ({ Authorization: "Bearer bnVsbA.e30.x" })],
     [
       "a JWT whose header is a JSON array",
-      async () => ({ Authorization: `Bearer ${b64url(["HS256"])}.e30.x` }),
+      async () => ({ Authorization: `Bearer ${base64UrlJson(["HS256"])}.e30.x` }),
     ],
     ["a token with two parts", async () => ({ Authorization: "Bearer abc.def" })],
     [
@@ -62,16 +52,20 @@ describe("authentication", () => {
       "a tampered payload",
       async (org) => {
         const [header, , signature] = (await signToken({ org, role: "VIEWER" })).split(".");
-        return bearer(`${header}.${b64url(claims({ org_id: org, role: "ORG_ADMIN" }))}.${signature}`);
+        return bearer(`${header}.${base64UrlJson(claims({ org_id: org, role: "ORG_ADMIN" }))}.${signature}`);
       },
     ],
     [
       "alg none",
-      async (org) => bearer(`${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims({ org_id: org }))}.`),
+      async (org) =>
+        bearer(`${base64UrlJson({ alg: "none", typ: "JWT" })}.${base64UrlJson(claims({ org_id: org }))}.`),
     ],
     [
       "alg none with a signature",
-      async (org) => bearer(`${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims({ org_id: org }))}.c2ln`),
+      async (org) =>
+        bearer(
+          `${base64UrlJson({ alg: "none", typ: "JWT" })}.${base64UrlJson(claims({ org_id: org }))}.c2ln`,
+        ),
     ],
     [
       "HS512 with the right secret",

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Role } from "../src/db/schema";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
@@ -7,37 +7,31 @@ import {
   type Caller,
   caller,
   createWithLink,
+  DAY,
   expectError,
+  freezeClock,
   type Invitation,
   type InvitationWithLink,
+  iso,
   list,
+  MINUTE,
   newOrgId,
+  restoreAfterEach,
+  type StoredRow,
   signToken,
   storedRows,
 } from "./helpers";
 
 const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const satisfies readonly Role[];
-const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
-const iso = (ms: number) => new Date(ms).toISOString();
-
-type StoredRow = Awaited<ReturnType<typeof storedRows>>[number];
 
 /** The frozen "now" of the running test: every request and token is made at a known instant. */
 let now: number;
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  now = Date.now();
+  now = freezeClock();
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-function setClock(ms: number) {
-  vi.setSystemTime(ms);
-}
+restoreAfterEach();
 
 function withoutLink({ token: _token, inviteUrl: _url, ...invitation }: InvitationWithLink): Invitation {
   return invitation;
@@ -63,10 +57,10 @@ const INVITED = "matrix@example.com";
  * invitation two minutes ago: past the resend cooldown, so only the role decides a resend.
  */
 async function seeded() {
-  setClock(now - 2 * MINUTE);
+  freezeClock(now - 2 * MINUTE);
   const admin = await caller("ORG_ADMIN", newOrgId(), SEEDER);
   const link = await createWithLink(admin, INVITED, { role: "OPERATOR" });
-  setClock(now);
+  freezeClock(now);
   return { org: admin.org, link, invitation: withoutLink(link) };
 }
 
@@ -363,10 +357,10 @@ describe("object level: organization A's members and organization B's invitation
     [
       "pending invitation past its expiry, not yet swept",
       async (b) => {
-        setClock(now - 2 * DAY);
+        freezeClock(now - 2 * DAY);
         const then = await caller("ORG_ADMIN", b.org, b.sub);
         const { id } = await createWithLink(then, "due@example.com", { expiresInDays: 1 });
-        setClock(now);
+        freezeClock(now);
         return id;
       },
     ],

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   api,
   type Caller,
@@ -8,18 +8,17 @@ import {
   databaseSnapshot,
   expectError,
   fetchWith,
+  freezeClock,
   type Invitation,
   type InvitationWithLink,
   list,
   overrideD1,
+  restoreAfterEach,
   storedEvents,
   storedRows,
 } from "./helpers";
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 type Result = {
   index: number;
@@ -241,7 +240,7 @@ describe("POST /api/v1/invitations/bulk", () => {
   });
 
   it("replaces a past-due pending invitation to the same address, recording its expiry in the same write", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const old = await createWithLink(admin, "again@example.com", { expiresInDays: 1 });
     vi.setSystemTime(Date.parse(old.expiresAt) + 1);

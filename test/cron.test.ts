@@ -1,13 +1,11 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { CRON_SUBREQUESTS, runCron, SUBREQUEST_LIMIT } from "../src/jobs/cron";
 import { withFields } from "../src/lib/log";
-import { newOrgId, overrideD1, recordingQueue, seedPending, storedEvents } from "./helpers";
+import { newOrgId, overrideD1, recordingQueue, restoreAfterEach, seedPending, storedEvents } from "./helpers";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 const DAY = 86_400_000;
 

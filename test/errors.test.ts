@@ -1,10 +1,17 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, caller, createInvitation, expectError, fetchWith, overrideD1, storedRows } from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import {
+  api,
+  caller,
+  createInvitation,
+  expectError,
+  fetchWith,
+  overrideD1,
+  restoreAfterEach,
+  storedRows,
+} from "./helpers";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 describe("error envelope", () => {
   it("answers an unknown route with 404 NOT_FOUND", async () => {

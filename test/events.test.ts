@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import type { InvitationEvent } from "../src/events/events";
 import { CLAIM_MS, pruneOutbox, RETENTION_MS, SET_ASIDE_MS } from "../src/events/outbox.repository";
@@ -9,11 +9,13 @@ import {
   type Caller,
   caller,
   fetchWith,
+  freezeClock,
   type Invitation,
   type InvitationWithLink,
   inviteeToken,
   overrideD1,
   recordingQueue,
+  restoreAfterEach,
   runSweep,
   seedPending,
   storedEvents,
@@ -22,10 +24,7 @@ import {
 
 const DAY = 86_400_000;
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -163,7 +162,7 @@ describe("the outbox", () => {
   });
 
   it("records invitation.expired when a new invitation to the same email stores a past-due one's expiry", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const { queue } = recordingQueue();
     const old = await create(admin, "again@example.com", queue);
@@ -358,8 +357,7 @@ describe("publishing", () => {
     });
     expect(meanwhile.sent).toEqual([]);
 
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + CLAIM_MS);
+    freezeClock(Date.now() + CLAIM_MS);
     const later = recordingQueue();
     expect(await publishPending(db, later.queue, log)).toEqual({
       published: 1,
@@ -407,7 +405,7 @@ describe("publishing", () => {
     void publishSoon(db, queue, log);
     await vi.waitFor(() => expect(calls).toBe(1));
 
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     // Past the hung run's hold on its rows and past the point where a run counts as stale.
     vi.setSystemTime(Date.now() + CLAIM_MS);
     await publishSoon(db, queue, log);

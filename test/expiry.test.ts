@@ -1,8 +1,19 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { expireInvitations } from "../src/jobs/expire-invitations";
-import { api, caller, createInvitation, list, newOrgId, runSweep, seedPending, storedRows } from "./helpers";
+import {
+  api,
+  caller,
+  createInvitation,
+  freezeClock,
+  list,
+  newOrgId,
+  restoreAfterEach,
+  runSweep,
+  seedPending,
+  storedRows,
+} from "./helpers";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -14,10 +25,7 @@ beforeEach(() => {
   log = silenceLog();
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 /**
  * Storage is shared by the tests of a file: sweeping what other tests left due gives a test that
@@ -35,7 +43,7 @@ async function travelTo(at: number, org: string) {
 
 describe("expiry", () => {
   it("reports a past-due PENDING invitation as EXPIRED before any sweep, without storing it", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "soon@example.com");
 
@@ -48,7 +56,7 @@ describe("expiry", () => {
   });
 
   it("lets a new invitation to the same email replace a past-due one before the sweep", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const old = await createInvitation(admin, "again@example.com");
     const later = await travelTo(Date.parse(old.expiresAt) + DAY, admin.org);
@@ -69,7 +77,7 @@ describe("expiry", () => {
 
   it("the sweep stores EXPIRED for what is due, moves updatedAt, and leaves the rest alone", async () => {
     await drainDue(createDb(env.DB), Date.parse("9999-12-31T00:00:00.000Z"));
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const due = await createInvitation(admin, "due@example.com");
     const nextDay = await travelTo(Date.now() + DAY, admin.org);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { expireInvitations } from "../src/jobs/expire-invitations";
 import {
@@ -11,14 +11,13 @@ import {
   faultyD1,
   fetchWith,
   inviteeToken,
+  restoreAfterEach,
   runSweep,
   seedPending,
   storedRows,
 } from "./helpers";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 type Prepared = {
   /** The request, against the database it is given. */

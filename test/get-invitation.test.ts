@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   acceptAs,
   api,
@@ -6,13 +6,13 @@ import {
   createInvitation,
   createWithLink,
   expectError,
+  freezeClock,
   type Invitation,
+  restoreAfterEach,
   storedRows,
 } from "./helpers";
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 function get(token: string | undefined, id: string) {
   return api(`/api/v1/invitations/${id}`, { token });
@@ -56,7 +56,7 @@ describe("GET /api/v1/invitations/{id}", () => {
   });
 
   it("reports a past-due PENDING invitation as EXPIRED before any sweep, without storing it", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "late@example.com");
     vi.setSystemTime(Date.parse(invitation.expiresAt));
@@ -69,7 +69,7 @@ describe("GET /api/v1/invitations/{id}", () => {
   });
 
   it("shows revokedAt and revokedBy after a revoke", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "revoked@example.com");
     const revokedAt = new Date(Date.parse(invitation.createdAt) + 5_000).toISOString();
@@ -91,7 +91,7 @@ describe("GET /api/v1/invitations/{id}", () => {
   });
 
   it("shows acceptedAt and acceptedBy after an accept", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const { token, inviteUrl: _url, ...invitation } = await createWithLink(admin, "joiner@example.com");
     const acceptedAt = new Date(Date.parse(invitation.createdAt) + 5_000).toISOString();

@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, caller, createWithLink, fetchWith, inviteeToken, runSweep } from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import { api, caller, createWithLink, fetchWith, inviteeToken, restoreAfterEach, runSweep } from "./helpers";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 const ADMIN_APP = "https://admin.example.com";
 const OPEN = { CORS_ORIGINS: `${ADMIN_APP}, https://app.example.com` };

@@ -1,11 +1,62 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
-import { expect } from "vitest";
+import { afterEach, expect, vi } from "vitest";
 import type { Role } from "../src/db/schema";
 import worker from "../src/index";
 
 export const BASE = "http://localhost";
+
+export const MINUTE = 60_000;
+export const DAY = 24 * 60 * MINUTE;
+
+/** Epoch milliseconds as the API writes times. */
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Fakes `Date`, and only `Date` (timers stay real, so the Worker's I/O runs on), standing still
+ * at `at`, or at the current time. Returns the frozen time. `restoreAfterEach` undoes it.
+ */
+export function freezeClock(at?: number): number {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  if (at !== undefined) vi.setSystemTime(at);
+  return Date.now();
+}
+
+/**
+ * Registers, for every test of the file that calls it, the undoing of what a test may have faked:
+ * the clock (`freezeClock`) and spies (`vi.spyOn` on console, fetch...).
+ */
+export function restoreAfterEach(): void {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+}
+
+/** Bytes as base64url without padding, as JWTs write them. */
+export function base64Url(bytes: ArrayBuffer | Uint8Array): string {
+  let binary = "";
+  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+/** A value as a JWT header or payload: its JSON (UTF-8) in base64url. */
+export const base64UrlJson = (value: unknown) => base64Url(new TextEncoder().encode(JSON.stringify(value)));
+
+/** A fresh key pair an identity provider could sign tokens with: RS256 (RSA 2048) or ES256 (P-256). */
+export async function signingKeyPair(alg: "RS256" | "ES256"): Promise<CryptoKeyPair> {
+  const params =
+    alg === "RS256"
+      ? {
+          name: "RSASSA-PKCS1-v1_5",
+          modulusLength: 2048,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: "SHA-256",
+        }
+      : { name: "ECDSA", namedCurve: "P-256" };
+  return (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
+}
 
 /** A fresh organization per test: isolation between tests and a multi-tenancy check at once. */
 export function newOrgId(): string {
@@ -43,6 +94,12 @@ export type Caller = { org: string; sub: string; role: Role; token: string };
 
 export async function caller(role: Role = "ORG_ADMIN", org = newOrgId(), sub = `user_${role.toLowerCase()}`) {
   return { org, sub, role, token: await signToken({ role, org, sub }) } satisfies Caller;
+}
+
+/** Freezes the clock at `at` and returns `who` with a token valid then. */
+export function callerAt(at: number, who: Caller): Promise<Caller> {
+  freezeClock(at);
+  return caller(who.role, who.org, who.sub);
 }
 
 type RequestOptions = {
@@ -221,6 +278,9 @@ export async function runSweep(scheduledTime: number, overrides: Partial<Env> = 
     ...overrides,
   });
 }
+
+/** A stored invitation row, as `storedRows` reads it. */
+export type StoredRow = Awaited<ReturnType<typeof storedRows>>[number];
 
 /** Reads stored rows directly, bypassing the API: what is really in the database. */
 export async function storedRows(org: string) {

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import {
   IDEMPOTENCY_LOCK_MS,
@@ -14,16 +14,15 @@ import {
   expectError,
   faultyD1,
   fetchWith,
+  freezeClock,
   type InvitationWithLink,
   newOrgId,
+  restoreAfterEach,
   storedEvents,
   storedRows,
 } from "./helpers";
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 function create(who: Caller, body: unknown, key?: string) {
   return api("/api/v1/invitations", {
@@ -84,8 +83,6 @@ async function storedKeys(org: string) {
     .all<{ key_hash: string; fingerprint: string; response: string | null; locked_until: number | null }>();
   return results;
 }
-
-const freezeClock = () => vi.useFakeTimers({ toFake: ["Date"] });
 
 describe("Idempotency-Key", () => {
   it("replays the first 201 of a create for a retry with the same key and body: one invitation, one event", async () => {

@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
   api,
   type Caller,
   caller,
+  callerAt,
   createWithLink,
   expectError,
   fetchWith,
@@ -12,6 +13,7 @@ import {
   inviteeToken,
   list,
   newOrgId,
+  restoreAfterEach,
   runSweep,
   signToken,
   storedRows,
@@ -21,9 +23,7 @@ const INVITEE_EMAIL = "invitee@example.com";
 const INVITEE_SUB = "user_invitee";
 const UNKNOWN_TOKEN = "A".repeat(43);
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 /** An admin of a fresh organization, one invitation to `email`, and the secret of its link. */
 async function invited(
@@ -72,13 +72,6 @@ async function changesNothing(org: string, refusal: () => Promise<void>) {
   const before = await storedRows(org);
   await refusal();
   expect(await storedRows(org)).toEqual(before);
-}
-
-/** Fakes the clock at `ms` (it then stands still) and returns a fresh token for the admin then. */
-async function setNow(ms: number, admin: Caller): Promise<Caller> {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(ms);
-  return caller(admin.role, admin.org, admin.sub);
 }
 
 describe("invitation links", () => {
@@ -186,7 +179,7 @@ describe("GET /api/v1/invitations/lookup", () => {
     );
 
     const expired = await invited();
-    await setNow(Date.parse(expired.invitation.expiresAt), expired.admin);
+    await callerAt(Date.parse(expired.invitation.expiresAt), expired.admin);
     expect(await (await lookup(`?token=${expired.token}`)).json()).toEqual(
       preview({ ...expired.invitation, status: "EXPIRED" }),
     );
@@ -229,7 +222,7 @@ describe("POST /api/v1/invitations/accept", () => {
     const { admin, token, invitation } = await invited();
     const before = await storedRows(admin.org);
     const now = Date.parse(invitation.createdAt) + 5_000;
-    const lateAdmin = await setNow(now, admin);
+    const lateAdmin = await callerAt(now, admin);
 
     const res = await accept(await inviteeToken(), { token });
     expect(res.status).toBe(200);
@@ -259,7 +252,7 @@ describe("POST /api/v1/invitations/accept", () => {
       it(`for ${name}`, async () => {
         const { admin, token, invitation } = await invited("invitee@example.com");
         const now = Date.parse(invitation.createdAt) + 1_000;
-        await setNow(now, admin);
+        await callerAt(now, admin);
         const res = await accept(await bearer(), { token });
         expect({ status: res.status, body: await res.json() }).toEqual({
           status: 200,
@@ -275,7 +268,7 @@ describe("POST /api/v1/invitations/accept", () => {
     it("one millisecond before expiry", async () => {
       const { admin, token, invitation } = await invited();
       const now = Date.parse(invitation.expiresAt) - 1;
-      await setNow(now, admin);
+      await callerAt(now, admin);
       const res = await accept(await inviteeToken(), { token });
       expect({ status: res.status, body: await res.json() }).toEqual({
         status: 200,
@@ -316,7 +309,7 @@ describe("POST /api/v1/invitations/accept", () => {
     for (const swept of [false, true]) {
       it(`410 INVITATION_EXPIRED at expiresAt, ${swept ? "after" : "before"} the sweep stores it`, async () => {
         const { admin, token, invitation } = await invited();
-        await setNow(Date.parse(invitation.expiresAt), admin);
+        await callerAt(Date.parse(invitation.expiresAt), admin);
         if (swept) await runSweep(Date.now());
         expect((await storedRows(admin.org))[0]?.status).toBe(swept ? "EXPIRED" : "PENDING");
         const bearer = await inviteeToken();

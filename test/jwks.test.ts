@@ -1,44 +1,31 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { JwksCache, UNKNOWN_KID_REFETCH_COOLDOWN_MS } from "../src/lib/jwks";
-import { BASE, expectError, newOrgId } from "./helpers";
+import {
+  BASE,
+  base64Url,
+  base64UrlJson,
+  expectError,
+  newOrgId,
+  restoreAfterEach,
+  signingKeyPair,
+} from "./helpers";
 
 const JWKS_URL = "https://login.example.com/.well-known/jwks.json";
 
-const b64url = (bytes: ArrayBuffer | Uint8Array) =>
-  btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
-const b64json = (value: unknown) => b64url(new TextEncoder().encode(JSON.stringify(value)));
-
 type KeyPair = { kid: string; alg: "RS256" | "ES256"; privateKey: CryptoKey; publicJwk: JsonWebKey };
 
-async function rsaKey(kid: string): Promise<KeyPair> {
-  const pair = (await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  )) as CryptoKeyPair;
+/** A fresh key pair of `alg`, with the public half as the provider's JWKS would publish it. */
+async function keyPair(kid: string, alg: KeyPair["alg"]): Promise<KeyPair> {
+  const pair = await signingKeyPair(alg);
   const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  return { kid, alg: "RS256", privateKey: pair.privateKey, publicJwk };
+  return { kid, alg, privateKey: pair.privateKey, publicJwk };
 }
 
-async function ecKey(kid: string): Promise<KeyPair> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ])) as CryptoKeyPair;
-  const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  return { kid, alg: "ES256", privateKey: pair.privateKey, publicJwk };
-}
+const rsaKey = (kid: string) => keyPair(kid, "RS256");
+const ecKey = (kid: string) => keyPair(kid, "ES256");
 
 /** The JWKS document an identity provider would publish for these keys. */
 function jwks(...keys: KeyPair[]) {
@@ -51,7 +38,7 @@ async function signJwt(
   payload: Record<string, unknown>,
   key: CryptoKey | string,
 ) {
-  const input = `${b64json(header)}.${b64json(payload)}`;
+  const input = `${base64UrlJson(header)}.${base64UrlJson(payload)}`;
   const data = new TextEncoder().encode(input);
   let signature: ArrayBuffer;
   if (typeof key === "string") {
@@ -68,7 +55,7 @@ async function signJwt(
   } else {
     signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, data);
   }
-  return `${input}.${b64url(signature)}`;
+  return `${input}.${base64Url(signature)}`;
 }
 
 function memberClaims(overrides: Record<string, unknown> = {}) {
@@ -130,9 +117,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 describe("tokens from an identity provider's JWKS (RS256, ES256)", () => {
   let served: ReturnType<typeof serveJwks>;
@@ -210,7 +195,8 @@ describe("tokens from an identity provider's JWKS (RS256, ES256)", () => {
     ],
     [
       "alg none naming a real kid",
-      async () => `${b64json({ alg: "none", typ: "JWT", kid: rsa.kid })}.${b64json(memberClaims())}.`,
+      async () =>
+        `${base64UrlJson({ alg: "none", typ: "JWT", kid: rsa.kid })}.${base64UrlJson(memberClaims())}.`,
     ],
     ["RS256 naming the ES256 key's kid", () => signWith(rsa, memberClaims(), { kid: ec.kid })],
     ["ES256 naming the RS256 key's kid", () => signWith(ec, memberClaims(), { kid: rsa.kid })],
@@ -234,7 +220,7 @@ describe("tokens from an identity provider's JWKS (RS256, ES256)", () => {
           ch.charCodeAt(0),
         );
         const der = [0x30, 0x44, 0x02, 0x20, ...raw.slice(0, 32), 0x02, 0x20, ...raw.slice(32)];
-        return `${head}.${body}.${b64url(new Uint8Array(der))}`;
+        return `${head}.${body}.${base64Url(new Uint8Array(der))}`;
       },
     ],
   ];

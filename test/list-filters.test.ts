@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   acceptAs,
   api,
@@ -9,18 +9,18 @@ import {
   expectError,
   fetchCountingRowsRead,
   fetchWith,
+  freezeClock,
   type Invitation,
   type ListBody,
   list,
   newOrgId,
   overrideD1,
+  restoreAfterEach,
   seedPending,
   signToken,
 } from "./helpers";
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 const DAY_MS = 86_400_000;
 
@@ -44,7 +44,7 @@ async function create(who: Caller, email: string, role: Invitation["role"], expi
 }
 
 beforeAll(async () => {
-  vi.useFakeTimers({ toFake: ["Date"] });
+  freezeClock();
   const start = Date.now();
   // Tokens that outlive the fixture's day.
   const admin = async (sub: string, org = newOrgId()): Promise<Caller> => ({
@@ -113,8 +113,7 @@ beforeAll(async () => {
 
 /** Lists with `query` at the fixture's time and expects exactly `names`, in order, as the whole match. */
 async function expectListed(query: string, names: string[], meta: Partial<ListBody["meta"]> = {}) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(fixture.now);
+  freezeClock(fixture.now);
   const body = await list(fixture.one, query);
   vi.useRealTimers();
   expect(body.data.map((invitation) => invitation.id)).toEqual(names.map((name) => fixture.byName[name]?.id));

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   api,
   type Caller,
@@ -7,19 +7,19 @@ import {
   createInvitation,
   expectError,
   fetchCountingRowsRead,
+  freezeClock,
   type Invitation,
   type ListBody,
   list,
+  restoreAfterEach,
   seedPending,
 } from "./helpers";
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 /** Creates `count` invitations through the API, one millisecond apart, oldest first. */
 async function createMany(admin: Caller, count: number): Promise<Invitation[]> {
-  vi.useFakeTimers({ toFake: ["Date"] });
+  freezeClock();
   const start = Date.now();
   const created: Invitation[] = [];
   for (let i = 0; i < count; i++) {

@@ -1,16 +1,22 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
   api,
   caller,
   countAllRows,
   createWithLink,
+  DAY,
   expectError,
+  freezeClock,
   type Invitation,
   type InvitationWithLink,
   inviteeToken,
+  iso,
+  MINUTE,
   newOrgId,
+  restoreAfterEach,
+  type StoredRow,
   storedRows,
 } from "./helpers";
 
@@ -21,29 +27,20 @@ import {
  * no client value reaches storage.
  */
 
-const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
-const iso = (ms: number) => new Date(ms).toISOString();
-
 const ADMIN_SUB = "user_a_admin";
 const INVITEE = "invitee@example.com";
 const ATTACKER = "user_attacker";
 /** A well-formed link secret the client picked: it must never come to open anything. */
 const CHOSEN_TOKEN = "C".repeat(43);
 
-type StoredRow = Awaited<ReturnType<typeof storedRows>>[number];
-
 /** The frozen "now" of the running test. */
 let now: number;
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  now = Date.now();
+  now = freezeClock();
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 /**
  * Organization A with one invitation sent two minutes ago (past the resend cooldown) and an admin
@@ -51,12 +48,12 @@ afterEach(() => {
  * tries to write into A's requests.
  */
 async function scene() {
-  vi.setSystemTime(now - 2 * MINUTE);
+  freezeClock(now - 2 * MINUTE);
   const setUpAdmin = await caller("ORG_ADMIN", newOrgId(), ADMIN_SUB);
   const target = await createWithLink(setUpAdmin, INVITEE);
   const otherAdmin = await caller("ORG_ADMIN", newOrgId(), "user_b_admin");
   const other = await createWithLink(otherAdmin, "other@example.com");
-  vi.setSystemTime(now);
+  freezeClock(now);
   return {
     admin: await caller("ORG_ADMIN", setUpAdmin.org, ADMIN_SUB),
     target,

@@ -20,7 +20,16 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROLES, type Role, STATUSES } from "../src/db/schema";
 import { ERRORS } from "../src/lib/errors";
-import { acceptAs, api, BASE, caller, createWithLink, databaseSnapshot, signToken } from "./helpers";
+import {
+  acceptAs,
+  api,
+  BASE,
+  caller,
+  createWithLink,
+  databaseSnapshot,
+  freezeClock,
+  signToken,
+} from "./helpers";
 
 const DEFAULT_RUNS = 400;
 const RUNS = parseRuns(env.FUZZ_RUNS);
@@ -1233,8 +1242,7 @@ describe("property-based fuzzing of every operation", () => {
 
     // From here on time is ours to move.
     clock = Date.now();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(clock);
+    freezeClock(clock);
   });
 
   afterAll(() => {

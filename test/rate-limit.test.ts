@@ -1,6 +1,14 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { caller, countAllRows, createWithLink, expectError, fetchWith, inviteeToken } from "./helpers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  caller,
+  countAllRows,
+  createWithLink,
+  expectError,
+  fetchWith,
+  inviteeToken,
+  restoreAfterEach,
+} from "./helpers";
 
 /**
  * The real local rate limiter with small limits (vitest.config.ts): 2 writes and 5 reads a
@@ -30,9 +38,7 @@ beforeEach(async () => {
   if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 });
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 describe("rate limiting (Workers Rate Limiting binding)", () => {
   it("refuses a user's writes over the limit with 429 and Retry-After, and stores nothing for them", async () => {

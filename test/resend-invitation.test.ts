@@ -1,16 +1,19 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
   acceptAs,
   api,
   type Caller,
   caller,
+  callerAt,
   createWithLink,
   expectError,
   fetchWith,
+  freezeClock,
   type Invitation,
   type InvitationWithLink,
   list,
+  restoreAfterEach,
   runSweep,
   storedRows,
 } from "./helpers";
@@ -18,10 +21,7 @@ import {
 const DAY = 24 * 60 * 60 * 1000;
 const COOLDOWN = 60_000;
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 function resend(token: string | undefined, id: string) {
   return api(`/api/v1/invitations/${id}/resend`, { method: "POST", token });
@@ -43,14 +43,11 @@ function withoutLink({ token: _token, inviteUrl: _url, ...invitation }: Invitati
  * and a way to move the clock that hands back an admin of the organization whose token is valid then.
  */
 async function setUp(email: string, body: { expiresInDays?: number } = {}) {
-  vi.useFakeTimers({ toFake: ["Date"] });
+  freezeClock();
   const admin = await caller();
   const created = await createWithLink(admin, email, body);
   const createdAt = Date.parse(created.createdAt);
-  const at = async (ms: number): Promise<Caller> => {
-    vi.setSystemTime(ms);
-    return caller("ORG_ADMIN", admin.org, admin.sub);
-  };
+  const at = (ms: number): Promise<Caller> => callerAt(ms, admin);
   return { admin, created, createdAt, at };
 }
 

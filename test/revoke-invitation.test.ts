@@ -1,21 +1,21 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   api,
   type Caller,
   caller,
   createInvitation,
   expectError,
+  freezeClock,
   list,
+  restoreAfterEach,
   runSweep,
   storedRows,
 } from "./helpers";
 
 const NOT_REVOCABLE = "Invalid UUID or invitation cannot be revoked in its current state";
 
-afterEach(() => {
-  vi.useRealTimers();
-});
+restoreAfterEach();
 
 function revoke(token: string, id: string) {
   return api(`/api/v1/invitations/${id}`, { method: "DELETE", token });
@@ -30,7 +30,7 @@ async function expectRefused(who: Caller, id: string) {
 
 describe("DELETE /api/v1/invitations/{id}", () => {
   it("revokes a pending invitation: 200, REVOKED in the list and in storage, updatedAt moved", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "revoke-me@example.com");
     vi.setSystemTime(Date.now() + 5_000);
@@ -89,7 +89,7 @@ describe("DELETE /api/v1/invitations/{id}", () => {
   });
 
   it("returns 400 BAD_REQUEST for an invitation past its expiry that the sweep has not reached", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "late@example.com");
     vi.setSystemTime(Date.parse(invitation.expiresAt));
@@ -104,14 +104,13 @@ describe("DELETE /api/v1/invitations/{id}", () => {
     const invitation = await createInvitation(admin, "swept@example.com");
     await runSweep(Date.parse(invitation.expiresAt));
     expect((await storedRows(admin.org))[0]?.status).toBe("EXPIRED");
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.parse(invitation.expiresAt) + 1);
+    freezeClock(Date.parse(invitation.expiresAt) + 1);
     const lateAdmin = await caller("ORG_ADMIN", admin.org);
     await expectRefused(lateAdmin, invitation.id);
   });
 
   it("revokes an invitation one millisecond before it expires", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
+    freezeClock();
     const admin = await caller();
     const invitation = await createInvitation(admin, "just-in-time@example.com");
     vi.setSystemTime(Date.parse(invitation.expiresAt) - 1);

@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { InvitationEvent } from "../src/events/events";
 import { retryDelaySeconds, signatureHeaders } from "../src/events/webhook";
 import worker from "../src/index";
-import { caller, fetchWith } from "./helpers";
+import { caller, fetchWith, restoreAfterEach } from "./helpers";
 
 /*
  * The consumer half: the Worker's `queue` handler delivering events to WEBHOOK_URL. The first
@@ -93,9 +93,7 @@ async function verifies(secret: string, headers: Headers, body: string): Promise
   ).some(Boolean);
 }
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreAfterEach();
 
 afterAll(async () => {
   // Nothing this file sent is still being dispatched when its storage is torn down.
