@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Role } from "../src/db/schema";
-import { hashInvitationToken } from "../src/invitations/invitation-token";
 import {
   acceptAs,
   api,
   type Caller,
   caller,
+  createdInvitation,
+  createdRow,
   createWithLink,
   DAY,
   expectError,
@@ -16,6 +17,8 @@ import {
   list,
   MINUTE,
   newOrgId,
+  resentInvitation,
+  resentRows,
   restoreAfterEach,
   type StoredRow,
   signToken,
@@ -98,45 +101,14 @@ const operations: Operation[] = [
       expect(res.status).toBe(201);
       const created = await res.json<InvitationWithLink>();
       // The organization and the inviter come from the caller's token.
-      expect(created).toEqual({
-        id: expect.any(String),
-        organizationId: org,
-        email: "new@example.com",
-        role: "VIEWER",
-        status: "PENDING",
-        invitedBy: who.sub,
-        createdAt: iso(now),
-        updatedAt: iso(now),
-        expiresAt: iso(now + 7 * DAY),
-        acceptedAt: null,
-        acceptedBy: null,
-        revokedAt: null,
-        revokedBy: null,
-        resendCount: 0,
-        lastSentAt: iso(now),
-        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-        inviteUrl: expect.any(String),
-      });
-      expect(await storedRows(org)).toEqual([
-        ...before,
-        {
-          id: created.id,
-          email: "new@example.com",
-          role: "VIEWER",
-          status: "PENDING",
-          invited_by: who.sub,
-          created_at: now,
-          updated_at: now,
-          expires_at: now + 7 * DAY,
-          accepted_at: null,
-          accepted_by: null,
-          revoked_at: null,
-          revoked_by: null,
-          token_hash: await hashInvitationToken(created.token),
-          resend_count: 0,
-          last_sent_at: now,
-        },
-      ]);
+      expect(created).toEqual(
+        createdInvitation(
+          now,
+          { organizationId: org, email: "new@example.com", role: "VIEWER", invitedBy: who.sub },
+          expect.any(String),
+        ),
+      );
+      expect(await storedRows(org)).toEqual([...before, await createdRow(now, created)]);
     },
   },
   {
@@ -176,27 +148,9 @@ const operations: Operation[] = [
     granted: async (res, _who, { org, link, invitation }, before) => {
       expect(res.status).toBe(200);
       const resent = await res.json<InvitationWithLink>();
-      expect(resent).toEqual({
-        ...invitation,
-        updatedAt: iso(now),
-        expiresAt: iso(now + 7 * DAY),
-        resendCount: 1,
-        lastSentAt: iso(now),
-        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-        inviteUrl: expect.any(String),
-      });
+      expect(resent).toEqual(resentInvitation(now, invitation, expect.any(String)));
       expect(resent.token).not.toBe(link.token);
-      const tokenHash = await hashInvitationToken(resent.token);
-      expect(await storedRows(org)).toEqual(
-        before.map((row) => ({
-          ...row,
-          token_hash: tokenHash,
-          resend_count: 1,
-          last_sent_at: now,
-          updated_at: now,
-          expires_at: now + 7 * DAY,
-        })),
-      );
+      expect(await storedRows(org)).toEqual(await resentRows(now, before, resent));
     },
   },
   {

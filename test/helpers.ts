@@ -4,6 +4,7 @@ import { sign } from "hono/jwt";
 import { afterEach, expect, vi } from "vitest";
 import type { Role } from "../src/db/schema";
 import worker from "../src/index";
+import { hashInvitationToken } from "../src/invitations/invitation-token";
 
 export const BASE = "http://localhost";
 
@@ -209,6 +210,80 @@ export type ListBody = {
   data: Invitation[];
   meta: { limit: number; page: number; total: number; totalPages: number };
 };
+
+/** A link's secret, as create and resend return it. */
+const LINK_SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+/** What a create answers at `at` with the default lifetime (7 days): a new PENDING invitation and its link. */
+export function createdInvitation(
+  at: number,
+  fields: Pick<Invitation, "organizationId" | "email" | "role" | "invitedBy">,
+  inviteUrl: unknown,
+) {
+  return {
+    id: expect.any(String),
+    ...fields,
+    status: "PENDING",
+    createdAt: iso(at),
+    updatedAt: iso(at),
+    expiresAt: iso(at + 7 * DAY),
+    acceptedAt: null,
+    acceptedBy: null,
+    revokedAt: null,
+    revokedBy: null,
+    resendCount: 0,
+    lastSentAt: iso(at),
+    token: expect.stringMatching(LINK_SECRET),
+    inviteUrl,
+  };
+}
+
+/** The row that create stores for `created` at `at` (default lifetime), its link kept only as a digest. */
+export async function createdRow(at: number, created: InvitationWithLink): Promise<StoredRow> {
+  return {
+    id: created.id,
+    email: created.email,
+    role: created.role,
+    status: "PENDING",
+    invited_by: created.invitedBy,
+    created_at: at,
+    updated_at: at,
+    expires_at: at + 7 * DAY,
+    accepted_at: null,
+    accepted_by: null,
+    revoked_at: null,
+    revoked_by: null,
+    token_hash: await hashInvitationToken(created.token),
+    resend_count: 0,
+    last_sent_at: at,
+  };
+}
+
+/** What a resend of `invitation` (7 days' lifetime, never resent) answers at `at`: a new link, sent now. */
+export function resentInvitation(at: number, invitation: Invitation, inviteUrl: unknown) {
+  return {
+    ...invitation,
+    updatedAt: iso(at),
+    expiresAt: iso(at + 7 * DAY),
+    resendCount: 1,
+    lastSentAt: iso(at),
+    token: expect.stringMatching(LINK_SECRET),
+    inviteUrl,
+  };
+}
+
+/** The organization's rows `before` (its one invitation) as that resend at `at` leaves them. */
+export async function resentRows(at: number, before: StoredRow[], resent: InvitationWithLink) {
+  const tokenHash = await hashInvitationToken(resent.token);
+  return before.map((row) => ({
+    ...row,
+    token_hash: tokenHash,
+    resend_count: 1,
+    last_sent_at: at,
+    updated_at: at,
+    expires_at: at + 7 * DAY,
+  }));
+}
 
 /** Creates an invitation through the API and returns it with its link; fails the test unless it is 201. */
 export async function createWithLink(

@@ -5,8 +5,9 @@ import {
   api,
   caller,
   countAllRows,
+  createdInvitation,
+  createdRow,
   createWithLink,
-  DAY,
   expectError,
   freezeClock,
   type Invitation,
@@ -15,6 +16,8 @@ import {
   iso,
   MINUTE,
   newOrgId,
+  resentInvitation,
+  resentRows,
   restoreAfterEach,
   type StoredRow,
   storedRows,
@@ -136,44 +139,14 @@ const create: Operation = {
     expect(res.status).toBe(201);
     const created = await res.json<InvitationWithLink>();
     expect(created).toEqual({
+      ...createdInvitation(
+        now,
+        { organizationId: s.admin.org, email: "new@example.com", role: "VIEWER", invitedBy: ADMIN_SUB },
+        `${env.INVITE_URL_BASE}?token=${created.token}`,
+      ),
       id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
-      organizationId: s.admin.org,
-      email: "new@example.com",
-      role: "VIEWER",
-      status: "PENDING",
-      invitedBy: ADMIN_SUB,
-      createdAt: iso(now),
-      updatedAt: iso(now),
-      expiresAt: iso(now + 7 * DAY),
-      acceptedAt: null,
-      acceptedBy: null,
-      revokedAt: null,
-      revokedBy: null,
-      resendCount: 0,
-      lastSentAt: iso(now),
-      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      inviteUrl: `${env.INVITE_URL_BASE}?token=${created.token}`,
     });
-    expect(await storedRows(s.admin.org)).toEqual([
-      ...before,
-      {
-        id: created.id,
-        email: "new@example.com",
-        role: "VIEWER",
-        status: "PENDING",
-        invited_by: ADMIN_SUB,
-        created_at: now,
-        updated_at: now,
-        expires_at: now + 7 * DAY,
-        accepted_at: null,
-        accepted_by: null,
-        revoked_at: null,
-        revoked_by: null,
-        token_hash: await hashInvitationToken(created.token),
-        resend_count: 0,
-        last_sent_at: now,
-      },
-    ]);
+    expect(await storedRows(s.admin.org)).toEqual([...before, await createdRow(now, created)]);
   },
 };
 
@@ -215,26 +188,10 @@ const resend: Operation = {
   succeeds: async (res, s, before) => {
     expect(res.status).toBe(200);
     const resent = await res.json<InvitationWithLink>();
-    expect(resent).toEqual({
-      ...withoutLink(s.target),
-      updatedAt: iso(now),
-      expiresAt: iso(now + 7 * DAY),
-      resendCount: 1,
-      lastSentAt: iso(now),
-      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      inviteUrl: `${env.INVITE_URL_BASE}?token=${resent.token}`,
-    });
-    const tokenHash = await hashInvitationToken(resent.token);
-    expect(await storedRows(s.admin.org)).toEqual(
-      before.map((row) => ({
-        ...row,
-        token_hash: tokenHash,
-        resend_count: 1,
-        last_sent_at: now,
-        updated_at: now,
-        expires_at: now + 7 * DAY,
-      })),
+    expect(resent).toEqual(
+      resentInvitation(now, withoutLink(s.target), `${env.INVITE_URL_BASE}?token=${resent.token}`),
     );
+    expect(await storedRows(s.admin.org)).toEqual(await resentRows(now, before, resent));
   },
 };
 
