@@ -255,6 +255,38 @@ describe("Idempotency-Key", () => {
     expect(await storedRows(admin.org)).toHaveLength(2);
   });
 
+  it("answers a refusal as it is when its key cannot be freed, logs that, and retries wait for the lock", async () => {
+    const admin = await caller();
+    await createWithLink(admin, "held@example.com");
+    const probe = faultyD1();
+    const refused = await createOn(probe.db, admin, { email: "held@example.com" }, crypto.randomUUID());
+    expect(refused.status).toBe(409);
+    const at = probe.log.statements.findIndex((statement) =>
+      statement.startsWith('delete from "idempotency_keys"'),
+    );
+    expect(at).toBeGreaterThan(0);
+
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const key = crypto.randomUUID();
+    await expectError(
+      await createOn(faultyD1(at).db, admin, { email: "held@example.com" }, key),
+      409,
+      "CONFLICT",
+      "Conflict",
+      "A pending invitation already exists for this email",
+    );
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([
+      expect.objectContaining({
+        level: "error",
+        message: "Freeing an Idempotency-Key after a refusal failed",
+        code: "CONFLICT",
+      }),
+    ]);
+    const retry = await create(admin, { email: "held@example.com" }, key);
+    expect(retry.status).toBe(409);
+    expect((await retry.json<{ code: string }>()).code).toBe("IDEMPOTENCY_KEY_IN_USE");
+  });
+
   it("does not store a 429 or a 500 either: their retry with the same key runs again", async () => {
     freezeClock();
     const admin = await caller();
