@@ -78,7 +78,7 @@ export type InvitationRow = typeof invitations.$inferSelect;
  * DELETE or UPDATE keeps it exact, whoever runs it. An organization with no invitations has no row
  * (total 0). Read-only for the app. Two things the triggers cannot see: `REPLACE` (its implicit
  * delete fires no trigger unless `recursive_triggers` is on), and a migration that rebuilds
- * `invitations`, which drops the triggers and must create them again. The README gives the query
+ * `invitations`, which drops the triggers and must create them again. docs/database.md gives the query
  * that checks the counts.
  */
 export const organizationInvitationCounts = sqliteTable("organization_invitation_counts", {
