@@ -40,7 +40,7 @@ FROM seq;`;
 }
 
 /** `count` pending invitations for `org`, in all three roles, expiring `expiresIn` ms from now. */
-function seedSql(org: string, count: number, expiresIn = 7 * DAY): string {
+export function seedSql(org: string, count: number, expiresIn = 7 * DAY): string {
   const now = Date.now();
   return insertInvitations(count, {
     id: `'${org.slice(0, 24)}' || printf('%012d', n)`, // "a000000N-0000-4000-8000-"
@@ -52,7 +52,8 @@ function seedSql(org: string, count: number, expiresIn = 7 * DAY): string {
   });
 }
 
-function noiseSql(): string {
+/** Invitations of 200 other organizations, around the measured ones. */
+export function noiseSql(): string {
   const now = Date.now();
   return insertInvitations(NOISE_ORGS * NOISE_EACH, {
     id: "'b0000000-0000-4000-8000-' || printf('%012d', n)",
@@ -64,27 +65,30 @@ function noiseSql(): string {
   });
 }
 
-async function runSqlFile(name: string, sql: string) {
-  const file = `${STATE}/${name}.sql`;
+async function runSqlFile(name: string, sql: string, state = STATE, db = d1) {
+  const file = `${state}/${name}.sql`;
   writeFileSync(file, sql);
-  await d1.executeFile(file);
+  await db.executeFile(file);
+}
+
+/** A fresh local database in `state` (Wrangler configuration CONFIG): migrated, then seeded with `sql`. */
+export async function freshDatabase(state: string, sql: string[]) {
+  const db = localD1(state, CONFIG);
+  rmSync(state, { recursive: true, force: true });
+  mkdirSync(state, { recursive: true });
+  await db.migrate();
+  await runSqlFile("seed", sql.join("\n"), state, db);
 }
 
 /** A fresh database: migrated, then seeded with the organizations the scenarios measure. */
 export async function prepareDatabase() {
-  rmSync(STATE, { recursive: true, force: true });
-  mkdirSync(STATE, { recursive: true });
-  await d1.migrate();
-  await runSqlFile(
-    "seed",
-    [
-      seedSql(ORG.small, SIZES.small),
-      seedSql(ORG.medium, SIZES.medium),
-      seedSql(ORG.large, SIZES.large),
-      seedSql(ORG.revoke, REVOKE_POOL),
-      noiseSql(),
-    ].join("\n"),
-  );
+  await freshDatabase(STATE, [
+    seedSql(ORG.small, SIZES.small),
+    seedSql(ORG.medium, SIZES.medium),
+    seedSql(ORG.large, SIZES.large),
+    seedSql(ORG.revoke, REVOKE_POOL),
+    noiseSql(),
+  ]);
 }
 
 export type SweepResult = {

@@ -22,8 +22,8 @@
  */
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { sign } from "hono/jwt";
 import { startDev, wrangler } from "../scripts/wrangler-dev.ts";
+import { auth, SECRET } from "./auth.ts";
 import {
   CONFIG,
   ORG,
@@ -37,7 +37,6 @@ import {
 import { compare, describe, LOAD, type LoadResult, type Ratio, ratio, type Target } from "./load.ts";
 import { type Goal, machine, writeReport } from "./report.ts";
 
-const SECRET = "bench-secret-not-for-production-0123456789";
 /** Items per bulk create request: the most one may hold. */
 const BULK_ITEMS = 100;
 
@@ -59,12 +58,6 @@ let revokeNext = 1;
 
 /** The scenarios in groups; a group's scenarios are compared with each other, round-robin. */
 async function scenarioGroups(): Promise<[string, Target][][]> {
-  const auth = async (org: string) => {
-    const exp = Math.floor(Date.now() / 1000) + 3600;
-    return {
-      Authorization: `Bearer ${await sign({ sub: "bench", org_id: org, role: "ORG_ADMIN", exp }, SECRET, "HS256")}`,
-    };
-  };
   const noRateLimit = { "x-bench-no-rate-limit": "1" };
   const lastPage = Math.ceil(SIZES.large / 100);
   let email = 0;

@@ -1,0 +1,131 @@
+/**
+ * `npm run bench:list`: what each kind of list request costs in D1 rows read, at 1,000 and 100,000
+ * invitations (deep pages: page 500 of 100,000, page 50 of 1,000, by number and by cursor), and
+ * what a create and a revoke write. No load, no timing: one request each, on a
+ * fresh local D1 database (under .wrangler/list-cost) seeded by Wrangler as `npm run bench` seeds
+ * its own (bench/database.ts), through the bench Worker's measuring wrapper (bench/worker.ts).
+ * Prints a Markdown table; about a minute, most of it seeding.
+ */
+import { startDev } from "../scripts/wrangler-dev.ts";
+import { auth, SECRET } from "./auth.ts";
+import { CONFIG, freshDatabase, noiseSql, ORG, SIZES, seedSql } from "./database.ts";
+
+const STATE = ".wrangler/list-cost";
+const SIZE = { "1k": SIZES.small, "100k": SIZES.large } as const;
+type Size = keyof typeof SIZE;
+const ORGS: Record<Size, string> = { "1k": ORG.small, "100k": ORG.large };
+
+/** A request of the table: a query of the list, or a cursor page found by following `deep`. */
+type Row = { label: string; query: string; deep?: boolean };
+
+/** Filters measured at depth with a cursor, for every sort. */
+const FILTERS = ["", "status=PENDING", "role=VIEWER", "invitedBy=seeder", "status=PENDING,REVOKED"];
+const SORTS = ["-createdAt", "createdAt", "-expiresAt", "expiresAt", "-email", "email"];
+
+const ROWS: Row[] = [
+  { label: "page 1, no filter", query: "" },
+  { label: "`status=PENDING` (all match)", query: "status=PENDING" },
+  { label: "`invitedBy=seeder` (all match)", query: "invitedBy=seeder" },
+  { label: "`role=VIEWER` (a third match)", query: "role=VIEWER" },
+  { label: "`status=PENDING,REVOKED`", query: "status=PENDING,REVOKED" },
+  { label: "`status=EXPIRED`, nothing expired", query: "status=EXPIRED" },
+  { label: "`status=PENDING&role=VIEWER`", query: "status=PENDING&role=VIEWER" },
+  {
+    label: "`status=ACCEPTED,REVOKED&role=ORG_ADMIN,VIEWER`",
+    query: "status=ACCEPTED,REVOKED&role=ORG_ADMIN,VIEWER",
+  },
+  { label: "`email=user5@...`", query: "email=user5@" },
+  { label: "page 500", query: "page=500" },
+  { label: "page 2,500 (limit 40)", query: "page=2500&limit=40" },
+  { label: "page 1,000,000 (past the end)", query: "page=1000000" },
+  { label: "`status=PENDING&page=1000000` (past the end)", query: "status=PENDING&page=1000000" },
+  ...FILTERS.flatMap((filter) =>
+    SORTS.map((sort) => ({
+      label: `deep page, offset / cursor: ${[filter, `sort=${sort}`].filter(Boolean).join("&")}`,
+      query: [filter, `sort=${sort}`].filter(Boolean).join("&"),
+      deep: true,
+    })),
+  ),
+];
+
+type Measured = { status: number; rowsRead: number; rowsWritten: number; body: unknown };
+
+async function main() {
+  process.stderr.write(`Seeding ${STATE} ...\n`);
+  await freshDatabase(STATE, [seedSql(ORG.small, SIZES.small), seedSql(ORG.large, SIZES.large), noiseSql()]);
+  const dev = await startDev({
+    config: CONFIG,
+    persistTo: STATE,
+    vars: { JWT_SECRET: SECRET },
+    logLevel: "warn",
+    readyPath: "/__bench/constant",
+    ready: (status) => status >= 200 && status < 300,
+  });
+  try {
+    const request = async (org: string, method: string, path: string, body?: unknown): Promise<Measured> => {
+      const res = await fetch(`${dev.base}${path}`, {
+        method,
+        headers: {
+          ...(await auth(org)),
+          "x-bench-measure": "1",
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const header = (name: string) => Number(res.headers.get(name) ?? Number.NaN);
+      return {
+        status: res.status,
+        rowsRead: header("x-bench-rows-read"),
+        rowsWritten: header("x-bench-rows-written"),
+        body: await res.json(),
+      };
+    };
+    const list = (size: Size, query: string) =>
+      request(
+        ORGS[size],
+        "GET",
+        `/api/v1/invitations?${query.replace("@", `@${ORGS[size].slice(0, 8)}.example.com`)}`,
+      );
+
+    const cell = async (size: Size, row: Row): Promise<string> => {
+      if (!row.deep) {
+        const { status, rowsRead } = await list(size, row.query);
+        return status === 200 ? rowsRead.toLocaleString("en") : `HTTP ${status}`;
+      }
+      // Page 500 (the last, 50, at 1k) by number, then the same page by the cursor the page
+      // before it hands out ("-": no cursor).
+      const deep = Math.min(500, SIZE[size] / 20);
+      const offset = await list(size, `${row.query}&page=${deep}`);
+      const { body } = await list(size, `${row.query}&page=${deep - 1}`);
+      const cursor = (body as { meta?: { nextCursor?: string | null } }).meta?.nextCursor;
+      const byCursor =
+        typeof cursor === "string"
+          ? await list(size, `${row.query}&cursor=${encodeURIComponent(cursor)}`)
+          : undefined;
+      const figure = (m: Measured | undefined) =>
+        m === undefined ? "-" : m.status === 200 ? m.rowsRead.toLocaleString("en") : `HTTP ${m.status}`;
+      return `${figure(offset)} / ${figure(byCursor)}`;
+    };
+
+    const lines = ["| request (limit 20 unless said) | 1k | 100k |", "|---|---:|---:|"];
+    for (const row of ROWS) {
+      lines.push(`| ${row.label} | ${await cell("1k", row)} | ${await cell("100k", row)} |`);
+    }
+    // Writes, in an organization of their own: what the counters and indexes cost.
+    const org = ORG.create;
+    const created = await request(org, "POST", "/api/v1/invitations", { email: "cost@example.com" });
+    const id = (created.body as { id: string }).id;
+    const revoked = await request(org, "DELETE", `/api/v1/invitations/${id}`);
+    lines.push("", "| write | rows read | rows written |", "|---|---:|---:|");
+    lines.push(`| create | ${created.rowsRead} | ${created.rowsWritten} |`);
+    lines.push(`| revoke | ${revoked.rowsRead} | ${revoked.rowsWritten} |`);
+    console.log(lines.join("\n"));
+  } finally {
+    await dev.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
