@@ -20,6 +20,7 @@ export default defineConfig(async () => {
           // what the tests see.
           bindings: {
             JWT_SECRET: TEST_JWT_SECRET,
+            CURSOR_SECRET: "test-cursor-secret-for-vitest-only-0123456789",
             JWT_ISSUER: "",
             JWT_AUDIENCE: "",
             JWT_JWKS_URL: "",

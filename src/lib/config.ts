@@ -26,6 +26,11 @@ const ConfigSchema = z
     JWT_SECRET: optionalVar.pipe(z.string().min(32, "must be at least 32 characters").optional()),
     /** Where the identity provider publishes its public keys (RS256, ES256), e.g. .../.well-known/jwks.json. */
     JWT_JWKS_URL: optionalVar.pipe(z.url({ protocol: /^https$/ }).optional()),
+    /**
+     * Keys the list's cursors (encrypted and authenticated, so they are opaque and cannot be
+     * forged). Unset, the key is derived from JWT_SECRET; one of the two must be set.
+     */
+    CURSOR_SECRET: optionalVar.pipe(z.string().min(32, "must be at least 32 characters").optional()),
     /** How long a fetched key set is used before it is fetched again. */
     JWT_JWKS_CACHE_SECONDS: numberVar(z.number().int().min(1).max(86_400), 600),
     /** Leeway for `exp`, `nbf` and `iat` against clocks that disagree a little. */
@@ -70,6 +75,10 @@ const ConfigSchema = z
   .refine((vars) => vars.JWT_SECRET || vars.JWT_JWKS_URL, {
     message: "set JWT_SECRET (HS256), JWT_JWKS_URL (RS256/ES256), or both",
     path: ["JWT_SECRET"],
+  })
+  .refine((vars) => vars.CURSOR_SECRET || vars.JWT_SECRET, {
+    message: "set CURSOR_SECRET (it keys the list's cursors) when JWT_SECRET is not set",
+    path: ["CURSOR_SECRET"],
   });
 
 export type Config = {
@@ -83,6 +92,8 @@ export type Config = {
   inviteUrlBase: string | undefined;
   resendCooldownMs: number;
   corsOrigins: string[];
+  /** What the list's cursor key is derived from: CURSOR_SECRET, else JWT_SECRET. */
+  cursorSecret: string;
 };
 
 /**
@@ -105,6 +116,8 @@ export const readConfig = memo((env: Env): Config => {
     inviteUrlBase: parsed.data.INVITE_URL_BASE,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
     corsOrigins: parsed.data.CORS_ORIGINS ?? [],
+    // The refinement above makes one of the two present.
+    cursorSecret: parsed.data.CURSOR_SECRET ?? parsed.data.JWT_SECRET ?? "",
   };
 });
 
