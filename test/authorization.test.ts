@@ -87,7 +87,7 @@ const operations: Operation[] = [
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
         data: [invitation],
-        meta: { limit: 20, page: 1, total: 1, totalPages: 1 },
+        meta: { limit: 20, page: 1, total: 1, totalPages: 1, nextCursor: null },
       });
       expect(await storedRows(org)).toEqual(before);
     },
@@ -521,7 +521,13 @@ describe("object level: organization A's members and organization B's invitation
           const data = expected(mine);
           expect(await list(a, query)).toEqual({
             data,
-            meta: { limit: 20, page: 1, total: data.length, totalPages: data.length === 0 ? 0 : 1 },
+            meta: {
+              limit: 20,
+              page: 1,
+              total: data.length,
+              totalPages: data.length === 0 ? 0 : 1,
+              nextCursor: null,
+            },
           });
         });
       }

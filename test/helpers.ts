@@ -208,7 +208,7 @@ export type InvitationWithLink = Invitation & { token: string; inviteUrl: string
 
 export type ListBody = {
   data: Invitation[];
-  meta: { limit: number; page: number; total: number; totalPages: number };
+  meta: { limit: number; page: number | null; total: number; totalPages: number; nextCursor: string | null };
 };
 
 /** A link's secret, as create and resend return it. */
@@ -383,6 +383,9 @@ export async function storedRows(org: string) {
   return results;
 }
 
+/** SQL for a random UUID v4, for rows seeded by SQL. */
+export const RANDOM_UUID_SQL = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
+
 /**
  * Seeds `count` PENDING invitations in one SQL statement (a recursive CTE), all created at
  * `createdAt` and due at `expiresAt`: fast enough for backlogs of thousands. Emails are unique
@@ -393,7 +396,7 @@ export async function seedPending(org: string, count: number, createdAt: number,
   await env.DB.prepare(
     `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
      INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
-     SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+     SELECT ${RANDOM_UUID_SQL},
             ?2, ?5 || n || '@example.com', 'VIEWER', 'PENDING', 'seeder', ?3, ?3, ?4, NULL
      FROM seq`,
   )

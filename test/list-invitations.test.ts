@@ -39,7 +39,7 @@ describe("GET /api/v1/invitations", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       data: created.toReversed(),
-      meta: { limit: 20, page: 1, total: 3, totalPages: 1 },
+      meta: { limit: 20, page: 1, total: 3, totalPages: 1, nextCursor: null },
     });
   });
 
@@ -49,7 +49,7 @@ describe("GET /api/v1/invitations", () => {
     const invitation = await createInvitation(admin, "op-visible@example.com", "ORG_ADMIN");
     expect(await list(operator)).toEqual({
       data: [invitation],
-      meta: { limit: 20, page: 1, total: 1, totalPages: 1 },
+      meta: { limit: 20, page: 1, total: 1, totalPages: 1, nextCursor: null },
     });
   });
 
@@ -63,10 +63,13 @@ describe("GET /api/v1/invitations", () => {
 
   it("returns an empty page with zero totals for an organization with no invitations", async () => {
     const admin = await caller();
-    expect(await list(admin)).toEqual({ data: [], meta: { limit: 20, page: 1, total: 0, totalPages: 0 } });
+    expect(await list(admin)).toEqual({
+      data: [],
+      meta: { limit: 20, page: 1, total: 0, totalPages: 0, nextCursor: null },
+    });
     expect(await list(admin, "?page=3&limit=5")).toEqual({
       data: [],
-      meta: { limit: 5, page: 3, total: 0, totalPages: 0 },
+      meta: { limit: 5, page: 3, total: 0, totalPages: 0, nextCursor: null },
     });
   });
 
@@ -76,7 +79,14 @@ describe("GET /api/v1/invitations", () => {
     const seen: Invitation[] = [];
     for (let page = 1; page <= 4; page++) {
       const body = await list(admin, `?page=${page}&limit=1`);
-      expect(body.meta).toEqual({ limit: 1, page, total: 4, totalPages: 4 });
+      expect(body.meta).toEqual({
+        limit: 1,
+        page,
+        total: 4,
+        totalPages: 4,
+        // Every page but the last tells where the next one starts.
+        nextCursor: page < 4 ? expect.any(String) : null,
+      });
       expect(body.data).toHaveLength(1);
       seen.push(...body.data);
     }
@@ -90,15 +100,15 @@ describe("GET /api/v1/invitations", () => {
 
     expect(await list(admin, "?page=2&limit=3")).toEqual({
       data: newestFirst.slice(3),
-      meta: { limit: 3, page: 2, total: 5, totalPages: 2 },
+      meta: { limit: 3, page: 2, total: 5, totalPages: 2, nextCursor: null },
     });
     expect(await list(admin, "?page=3&limit=3")).toEqual({
       data: [],
-      meta: { limit: 3, page: 3, total: 5, totalPages: 2 },
+      meta: { limit: 3, page: 3, total: 5, totalPages: 2, nextCursor: null },
     });
     expect(await list(admin, `?page=${Number.MAX_SAFE_INTEGER}&limit=100`)).toEqual({
       data: [],
-      meta: { limit: 100, page: Number.MAX_SAFE_INTEGER, total: 5, totalPages: 1 },
+      meta: { limit: 100, page: Number.MAX_SAFE_INTEGER, total: 5, totalPages: 1, nextCursor: null },
     });
   });
 
@@ -108,7 +118,7 @@ describe("GET /api/v1/invitations", () => {
     await seedPending(admin.org, 30, createdAt, createdAt + 60_000);
 
     const full = await list(admin, "?limit=100");
-    expect(full.meta).toEqual({ limit: 100, page: 1, total: 30, totalPages: 1 });
+    expect(full.meta).toEqual({ limit: 100, page: 1, total: 30, totalPages: 1, nextCursor: null });
     const ids = full.data.map((invitation) => invitation.id);
     expect(ids).toEqual(ids.toSorted().toReversed());
 
@@ -125,10 +135,16 @@ describe("GET /api/v1/invitations", () => {
     await seedPending(admin.org, 250, now, now + 60_000);
     const first = await list(admin, "?limit=100");
     expect(first.data).toHaveLength(100);
-    expect(first.meta).toEqual({ limit: 100, page: 1, total: 250, totalPages: 3 });
+    expect(first.meta).toEqual({
+      limit: 100,
+      page: 1,
+      total: 250,
+      totalPages: 3,
+      nextCursor: expect.any(String),
+    });
     const last = await list(admin, "?page=3&limit=100");
     expect(last.data).toHaveLength(50);
-    expect(last.meta).toEqual({ limit: 100, page: 3, total: 250, totalPages: 3 });
+    expect(last.meta).toEqual({ limit: 100, page: 3, total: 250, totalPages: 3, nextCursor: null });
   });
 
   it("keeps total exact however rows are written, since the database maintains it", async () => {
@@ -143,7 +159,13 @@ describe("GET /api/v1/invitations", () => {
     )
       .bind(admin.org)
       .run();
-    expect((await list(admin, "?limit=100")).meta).toEqual({ limit: 100, page: 1, total: 36, totalPages: 1 });
+    expect((await list(admin, "?limit=100")).meta).toEqual({
+      limit: 100,
+      page: 1,
+      total: 36,
+      totalPages: 1,
+      nextCursor: null,
+    });
     expect((await list(admin, "?limit=100")).data).toHaveLength(36);
   });
 
@@ -153,7 +175,13 @@ describe("GET /api/v1/invitations", () => {
     await seedPending(admin.org, 3_000, now, now + 60_000);
     const { res, rowsRead } = await fetchCountingRowsRead(admin, "/api/v1/invitations?limit=20");
     expect(res.status).toBe(200);
-    expect((await res.json<ListBody>()).meta).toEqual({ limit: 20, page: 1, total: 3_000, totalPages: 150 });
+    expect((await res.json<ListBody>()).meta).toEqual({
+      limit: 20,
+      page: 1,
+      total: 3_000,
+      totalPages: 150,
+      nextCursor: expect.any(String),
+    });
     // 20 rows for the page and one for the total; a count(*) would read all 3,000.
     expect(rowsRead).toBeGreaterThan(0);
     expect(rowsRead).toBeLessThanOrEqual(20 + 10);

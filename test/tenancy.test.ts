@@ -9,7 +9,10 @@ describe("tenant isolation", () => {
     await createInvitation(globex, "theirs@example.com");
     await createInvitation(globex, "theirs2@example.com");
 
-    expect(await list(acme)).toEqual({ data: [mine], meta: { limit: 20, page: 1, total: 1, totalPages: 1 } });
+    expect(await list(acme)).toEqual({
+      data: [mine],
+      meta: { limit: 20, page: 1, total: 1, totalPages: 1, nextCursor: null },
+    });
     const theirs = await list(globex);
     expect(theirs.meta.total).toBe(2);
     expect(theirs.data.every((invitation) => invitation.organizationId === globex.org)).toBe(true);

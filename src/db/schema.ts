@@ -57,13 +57,59 @@ export const invitations = sqliteTable(
     index("invitations_status_expires_idx").on(t.status, t.expiresAt),
     // The link: lookup and accept find an invitation by its token's digest.
     uniqueIndex("invitations_token_hash_idx").on(t.tokenHash),
-    // List filters and sorts, each within one organization and in list order, so a page reads
-    // about the rows it shows and a filtered total the rows it counts.
-    index("invitations_org_status_created_idx").on(t.organizationId, t.status, t.createdAt, t.id),
+    // The email filter (an address has few rows) and the unfiltered list sorted by email.
     index("invitations_org_email_created_idx").on(t.organizationId, t.email, t.createdAt, t.id),
-    index("invitations_org_role_created_idx").on(t.organizationId, t.role, t.createdAt, t.id),
-    index("invitations_org_invited_by_created_idx").on(t.organizationId, t.invitedBy, t.createdAt, t.id),
-    index("invitations_org_expires_idx").on(t.organizationId, t.expiresAt, t.id),
+    // Status and role filters, one index per sort: with (status, role) pinned, each returns its rows
+    // in sort order from any cursor, so a page merges one range per pair and reads about its rows
+    // (list-plan.ts). The expiry index also finds the PENDING rows that came due, by a range.
+    index("invitations_org_status_role_created_idx").on(
+      t.organizationId,
+      t.status,
+      t.role,
+      t.createdAt,
+      t.id,
+    ),
+    index("invitations_org_status_role_expires_idx").on(
+      t.organizationId,
+      t.status,
+      t.role,
+      t.expiresAt,
+      t.id,
+    ),
+    index("invitations_org_status_role_email_idx").on(
+      t.organizationId,
+      t.status,
+      t.role,
+      t.email,
+      t.createdAt,
+      t.id,
+    ),
+    // The same for one inviter (`invitedBy`), alone or with status and role filters.
+    index("invitations_org_inviter_created_idx").on(
+      t.organizationId,
+      t.invitedBy,
+      t.status,
+      t.role,
+      t.createdAt,
+      t.id,
+    ),
+    index("invitations_org_inviter_expires_idx").on(
+      t.organizationId,
+      t.invitedBy,
+      t.status,
+      t.role,
+      t.expiresAt,
+      t.id,
+    ),
+    index("invitations_org_inviter_email_idx").on(
+      t.organizationId,
+      t.invitedBy,
+      t.status,
+      t.role,
+      t.email,
+      t.createdAt,
+      t.id,
+    ),
     check("invitations_role_check", sql`${t.role} IN ('ORG_ADMIN', 'OPERATOR', 'VIEWER')`),
     check("invitations_status_check", sql`${t.status} IN ('PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED')`),
   ],
@@ -85,6 +131,39 @@ export const organizationInvitationCounts = sqliteTable("organization_invitation
   organizationId: text("organization_id").primaryKey(),
   total: integer("total").notNull(),
 });
+
+/**
+ * Each organization's number of invitations per stored status and role: the filtered list's total
+ * without a `count(*)` that reads every row it counts. Kept by triggers on `invitations` (migration
+ * 0008) inside the statement that inserts, deletes or changes an invitation's organization, status
+ * or role, so any SQL keeps it exact, as `organization_invitation_counts`. Keyed by the stored
+ * status's text, so a new status needs no new column. A PENDING row past its expiry still counts
+ * as PENDING here until the sweep stores it EXPIRED; the list corrects for those (list-totals.ts).
+ * A key whose invitations are gone keeps its row, at 0. Read-only for the app.
+ */
+export const invitationCounts = sqliteTable(
+  "invitation_counts",
+  {
+    organizationId: text("organization_id").notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    total: integer("total").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.status, t.role] })],
+);
+
+/** The same per inviter: the `invitedBy` filter's total (triggers of migration 0008 as well). */
+export const inviterInvitationCounts = sqliteTable(
+  "inviter_invitation_counts",
+  {
+    organizationId: text("organization_id").notNull(),
+    invitedBy: text("invited_by").notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    total: integer("total").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.invitedBy, t.status, t.role] })],
+);
 
 /** The lifecycle events, as `invitation_events.type` and the published event's `type` say them. */
 export const EVENT_TYPES = [

@@ -14,6 +14,8 @@ import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
 import type { InvitationPreview } from "./invitations.schemas";
+import { cursorKey, openCursor, sealCursor, sortKeyOf } from "./list-cursor";
+import * as listQuery from "./list-query";
 
 /**
  * Records a change of state: one log line for the audit trail, with ids only (the invitations',
@@ -50,25 +52,36 @@ function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: nu
 }
 
 export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv> = async (c) => {
-  const { page, limit, status, email, role, invitedBy, sort } = c.req.valid("query");
+  const { page = 1, limit, cursor, status, email, role, invitedBy, sort } = c.req.valid("query");
   const { organizationId } = c.get("principal");
+  const key = await cursorKey(readConfig(c.env));
+  const filters = { statuses: status, email, roles: role, invitedBy, sort };
+  const after = cursor === undefined ? undefined : await openCursor(key, organizationId, filters, cursor);
   // Past the end the page is empty anyway; the cap keeps a huge page number a valid SQL integer.
-  const offset = Math.min((page - 1) * limit, Number.MAX_SAFE_INTEGER);
+  const offset = after ? 0 : Math.min((page - 1) * limit, Number.MAX_SAFE_INTEGER);
   const now = Date.now();
-  const { rows, total } = await repository.listInvitations(c.get("db"), organizationId, {
-    limit,
+  // By cursor, one row more tells whether a page follows; by number, the total does.
+  const { rows, total } = await listQuery.listInvitations(c.get("db"), organizationId, {
+    ...filters,
+    limit: after ? limit + 1 : limit,
     offset,
-    statuses: status,
-    email,
-    roles: role,
-    invitedBy,
-    sort,
+    after,
     now,
   });
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  const more = after ? rows.length > limit : offset + shown.length < total;
   return c.json(
     {
-      data: rows.map((row) => toInvitation(row, now)),
-      meta: { limit, page, total, totalPages: Math.ceil(total / limit) },
+      data: shown.map((row) => toInvitation(row, now)),
+      meta: {
+        limit,
+        page: after ? null : page,
+        total,
+        totalPages: Math.ceil(total / limit),
+        nextCursor:
+          more && last ? await sealCursor(key, organizationId, filters, sortKeyOf(last, sort.field)) : null,
+      },
     },
     200,
   );

@@ -1,48 +1,14 @@
-import { and, count, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type InvitationRow, invitations, organizationInvitationCounts, type Role } from "../db/schema";
+import { type InvitationRow, invitations, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
-import { type ListFilters, listPlan } from "./list-plan";
 
 /*
  * The invitations table's queries, and nothing else: every read and write of `invitations`, each
  * scoped to an organization (or to a link's token), each one round trip. One cohesive thing,
  * over 300 lines for its comments on what each statement guarantees. The rules the queries use
- * are in invitation-status.ts, the list's plan in list-plan.ts.
+ * are in invitation-status.ts; the list's queries are in list-query.ts.
  */
-
-export type ListQuery = ListFilters & { limit: number; offset: number };
-
-/**
- * One page of an organization's invitations and the total that matches, in one round trip, as
- * `listPlan` reads them. Unfiltered, the total comes from the trigger-kept counter (one row read,
- * whatever the organization's size); filtered, it is counted through the filter's index, so it
- * reads the rows that match and no others.
- */
-export async function listInvitations(
-  db: Db,
-  organizationId: string,
-  query: ListQuery,
-): Promise<{ rows: InvitationRow[]; total: number }> {
-  const { where, orderBy, filtered } = listPlan(organizationId, query);
-  const total = filtered
-    ? db.select({ total: count() }).from(invitations).where(where)
-    : db
-        .select({ total: organizationInvitationCounts.total })
-        .from(organizationInvitationCounts)
-        .where(eq(organizationInvitationCounts.organizationId, organizationId));
-  const [rows, totals] = await db.batch([
-    db
-      .select()
-      .from(invitations)
-      .where(where)
-      .orderBy(...orderBy)
-      .limit(query.limit)
-      .offset(query.offset),
-    total,
-  ]);
-  return { rows, total: totals[0]?.total ?? 0 };
-}
 
 /** One invitation of the organization, or undefined (also for another organization's id). */
 export async function findInvitation(db: Db, organizationId: string, id: string) {

@@ -18,15 +18,14 @@ import {
   BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
   InvitationIdPathSchema,
-  InvitationListSchema,
   InvitationPreviewSchema,
   InvitationSchema,
   InvitationWithLinkSchema,
-  ListInvitationsQuerySchema,
   LookupQuerySchema,
   RevokedSchema,
   RevokeInvitationParamsSchema,
 } from "./invitations.schemas";
+import { InvitationListSchema, ListInvitationsQuerySchema } from "./list.schemas";
 
 /*
  * The invitations API's contract: one createRoute per operation, readable on its own (what it
@@ -84,7 +83,7 @@ export const listInvitations = createRoute({
   security,
   summary: "List invitations",
   description:
-    "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending) unless `sort` says otherwise, stable across pages. Filters combine (all must match) and `meta.total` counts what they match. A page past the end is `200` with `data: []` and the true `meta`. Roles: ORG_ADMIN, OPERATOR.",
+    "The caller's organization's invitations, newest first (`createdAt` descending, then `id` descending) unless `sort` says otherwise, stable across pages. Filters combine (all must match) and `meta.total` counts what they match, exactly. Page by number (`page`, `limit`) for page links and page counts; a page past the end is `200` with `data: []` and the true `meta`, and a deep page reads every row before it. Page by cursor (`cursor` = the previous page's `meta.nextCursor`, with the same `sort` and filters) for load-more lists, exports and syncs: each page costs about `limit` rows at any depth, and rows written meanwhile never make one repeat or go missing. Every page has `meta.nextCursor` (`null` on the last). Roles: ORG_ADMIN, OPERATOR.",
   middleware: members("ORG_ADMIN", "OPERATOR"),
   request: { query: ListInvitationsQuerySchema, headers: BookmarkRequestHeadersSchema },
   responses: {
@@ -92,7 +91,7 @@ export const listInvitations = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: `page` or `limit` is not an integer in range, an unknown `status`, `role` or `sort`, an empty `email` or `invitedBy`, or a malformed bookmark.",
+        "VALIDATION_ERROR: `page` or `limit` is not an integer in range, an unknown `status`, `role` or `sort`, an empty `email` or `invitedBy`, a malformed bookmark; a `cursor` this API did not give out for this organization (or altered, or made under a rotated `CURSOR_SECRET`), one sent with another `sort` or other filters than the list it came from (`details.cursor`), or sent with `page` (`details.page`).",
       ],
       ...commonErrors,
     ),

@@ -4,9 +4,9 @@ import { normalizeEmail } from "../lib/email-address";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 
 /*
- * The invitations API's wire shapes, in one file because they are one thing: the contract's
- * schemas (bodies, queries, paths, answers), each with the OpenAPI description a client reads.
- * Over 300 lines for the descriptions' sake; the rules they describe live elsewhere.
+ * The invitations API's wire shapes: the contract's schemas (bodies, queries, paths, answers),
+ * each with the OpenAPI description a client reads; the list's are in list.schemas.ts. The rules
+ * they describe live elsewhere.
  */
 
 const Timestamp = z.iso.datetime();
@@ -223,99 +223,6 @@ export const BulkCreateInvitationsResponseSchema = z
   .openapi("BulkCreateInvitationsResponse");
 
 export type BulkCreateResult = z.infer<typeof BulkCreateResultSchema>;
-
-/**
- * A decimal integer query parameter of at least `min` (and at most `max`, when given; `int()`
- * alone keeps it a safe integer). "1.5", "1e1", "0x10" and " 2" are refused.
- */
-function integerQuery(options: { min: number; max?: number; fallback: number; description: string }) {
-  const { min, max, fallback, description } = options;
-  const value = z.number().int().min(min);
-  return z
-    .string()
-    .regex(/^\d+$/, "Expected an integer")
-    .transform(Number)
-    .pipe(max === undefined ? value : value.max(max))
-    .default(fallback)
-    .openapi({ type: "integer", minimum: min, maximum: max, default: fallback, description });
-}
-
-/** A query parameter of one or several values, repeated (`?status=A&status=B`) or comma-separated. */
-function valuesQuery<const T extends readonly [string, ...string[]]>(values: T, description: string) {
-  return z
-    .union([z.string(), z.array(z.string())])
-    .transform((value) => [...new Set((Array.isArray(value) ? value : [value]).flatMap((v) => v.split(",")))])
-    .pipe(z.array(z.enum(values)))
-    .optional()
-    .openapi({
-      type: "array",
-      items: { type: "string", enum: [...values] },
-      description: `${description} One or several, repeated or comma-separated.`,
-    });
-}
-
-/** What the list can be sorted by (see list-plan.ts for the order each gives, ties included). */
-export const SORT_FIELDS = ["createdAt", "expiresAt", "email"] as const;
-export type SortField = (typeof SORT_FIELDS)[number];
-
-const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}`] as const);
-
-/**
- * Query of `GET /invitations`. Out-of-range values are refused, never clamped; filters combine
- * (AND), and `total` counts what they match.
- */
-export const ListInvitationsQuerySchema = z.object({
-  page: integerQuery({ min: 1, fallback: 1, description: "Page number (1-indexed)." }),
-  limit: integerQuery({ min: 1, max: 100, fallback: 20, description: "Items per page." }),
-  status: valuesQuery(
-    STATUSES,
-    "Only invitations in these effective statuses (a PENDING invitation past `expiresAt` is EXPIRED).",
-  ),
-  email: z.string().overwrite(normalizeEmail).min(1).max(254).optional().openapi({
-    description:
-      "Only invitations to this address (exact; ASCII letters compare case-insensitively, nothing else is folded).",
-    example: "user@example.com",
-  }),
-  role: valuesQuery(ROLES, "Only invitations granting these roles."),
-  invitedBy: z.string().min(1).max(255).optional().openapi({
-    description: "Only invitations sent by this user (token `sub`, exact).",
-    example: "user_2f9d1c",
-  }),
-  sort: z
-    .enum(SORTS)
-    .default("-createdAt")
-    .transform((sort) => ({
-      field: sort.replace(/^-/, "") as SortField,
-      direction: sort.startsWith("-") ? ("desc" as const) : ("asc" as const),
-    }))
-    .openapi({
-      type: "string",
-      enum: [...SORTS],
-      default: "-createdAt",
-      description:
-        "Sort field, ascending; `-` in front for descending. Ties are broken by `createdAt` (for `email`) and then `id`, in the same direction, so pages are stable.",
-    }),
-});
-
-/** A page of invitations, with how many match in all. */
-export const InvitationListSchema = z
-  .object({
-    data: z.array(InvitationSchema),
-    meta: z.object({
-      limit: z.number().int().openapi({ example: 20 }),
-      page: z.number().int().openapi({ example: 1 }),
-      total: z.number().int().openapi({
-        description:
-          "How many of the organization's invitations match the filters; with no filter, all of them, in every state.",
-        example: 1,
-      }),
-      totalPages: z
-        .number()
-        .int()
-        .openapi({ description: "`ceil(total / limit)`; 0 when there are none.", example: 1 }),
-    }),
-  })
-  .openapi("InvitationList");
 
 const InvitationId = z.uuid().toLowerCase();
 const idParam = { name: "id", in: "path" } as const;
