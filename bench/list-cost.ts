@@ -1,22 +1,24 @@
 /**
  * `npm run bench:list`: what each kind of list request costs in D1 rows read, at 1,000 and 100,000
- * invitations (deep pages: page 500 of 100,000, page 50 of 1,000, by number and by cursor), and
- * what a create and a revoke write. No load, no timing: one request each, on a
+ * invitations (deep pages by number and by cursor: page 500 of 100,000 is page 50, the last, of
+ * 1,000), and what a create and a revoke write. No load, no timing: one request each, on a
  * fresh local D1 database (under .wrangler/list-cost) seeded by Wrangler as `npm run bench` seeds
  * its own (bench/database.ts), through the bench Worker's measuring wrapper (bench/worker.ts).
  * Prints a Markdown table; about a minute, most of it seeding.
  */
-import { startDev } from "../scripts/wrangler-dev.ts";
-import { auth, SECRET } from "./auth.ts";
-import { CONFIG, freshDatabase, noiseSql, ORG, SIZES, seedSql } from "./database.ts";
+import { auth, startBenchWorker } from "./bench-worker.ts";
+import { freshDatabase, noiseSql, ORG, SIZES, seedSql } from "./database.ts";
 
 const STATE = ".wrangler/list-cost";
 const SIZE = { "1k": SIZES.small, "100k": SIZES.large } as const;
 type Size = keyof typeof SIZE;
 const ORGS: Record<Size, string> = { "1k": ORG.small, "100k": ORG.large };
 
-/** A request of the table: a query of the list, or a cursor page found by following `deep`. */
-type Row = { label: string; query: string; deep?: boolean };
+/**
+ * A request of the table: a query of the list; or, with `deep`, that page (limited to the last
+ * one at 1k) by number, then the same page by the cursor the page before it hands out.
+ */
+type Row = { label: string; query: string; deep?: { page: number; limit: number } };
 
 /** Filters measured at depth with a cursor, for every sort. */
 const FILTERS = ["", "status=PENDING", "role=VIEWER", "invitedBy=seeder", "status=PENDING,REVOKED"];
@@ -35,15 +37,15 @@ const ROWS: Row[] = [
     query: "status=ACCEPTED,REVOKED&role=ORG_ADMIN,VIEWER",
   },
   { label: "`email=user5@...`", query: "email=user5@" },
-  { label: "page 500", query: "page=500" },
-  { label: "page 2,500 (limit 40)", query: "page=2500&limit=40" },
+  { label: "page 500, by number / by cursor", query: "", deep: { page: 500, limit: 20 } },
+  { label: "page 2,500 (limit 40), by number / by cursor", query: "", deep: { page: 2500, limit: 40 } },
   { label: "page 1,000,000 (past the end)", query: "page=1000000" },
   { label: "`status=PENDING&page=1000000` (past the end)", query: "status=PENDING&page=1000000" },
   ...FILTERS.flatMap((filter) =>
     SORTS.map((sort) => ({
-      label: `deep page, offset / cursor: ${[filter, `sort=${sort}`].filter(Boolean).join("&")}`,
+      label: `page 500 by number / by cursor: ${[filter, `sort=${sort}`].filter(Boolean).join("&")}`,
       query: [filter, `sort=${sort}`].filter(Boolean).join("&"),
-      deep: true,
+      deep: { page: 500, limit: 20 },
     })),
   ),
 ];
@@ -53,14 +55,7 @@ type Measured = { status: number; rowsRead: number; rowsWritten: number; body: u
 async function main() {
   process.stderr.write(`Seeding ${STATE} ...\n`);
   await freshDatabase(STATE, [seedSql(ORG.small, SIZES.small), seedSql(ORG.large, SIZES.large), noiseSql()]);
-  const dev = await startDev({
-    config: CONFIG,
-    persistTo: STATE,
-    vars: { JWT_SECRET: SECRET },
-    logLevel: "warn",
-    readyPath: "/__bench/constant",
-    ready: (status) => status >= 200 && status < 300,
-  });
+  const dev = await startBenchWorker(STATE);
   try {
     const request = async (org: string, method: string, path: string, body?: unknown): Promise<Measured> => {
       const res = await fetch(`${dev.base}${path}`, {
@@ -92,15 +87,16 @@ async function main() {
         const { status, rowsRead } = await list(size, row.query);
         return status === 200 ? rowsRead.toLocaleString("en") : `HTTP ${status}`;
       }
-      // Page 500 (the last, 50, at 1k) by number, then the same page by the cursor the page
-      // before it hands out ("-": no cursor).
-      const deep = Math.min(500, SIZE[size] / 20);
-      const offset = await list(size, `${row.query}&page=${deep}`);
-      const { body } = await list(size, `${row.query}&page=${deep - 1}`);
+      // "-": no cursor.
+      const { limit } = row.deep;
+      const deep = Math.min(row.deep.page, SIZE[size] / limit);
+      const query = `${row.query}&limit=${limit}`;
+      const offset = await list(size, `${query}&page=${deep}`);
+      const { body } = await list(size, `${query}&page=${deep - 1}`);
       const cursor = (body as { meta?: { nextCursor?: string | null } }).meta?.nextCursor;
       const byCursor =
         typeof cursor === "string"
-          ? await list(size, `${row.query}&cursor=${encodeURIComponent(cursor)}`)
+          ? await list(size, `${query}&cursor=${encodeURIComponent(cursor)}`)
           : undefined;
       const figure = (m: Measured | undefined) =>
         m === undefined ? "-" : m.status === 200 ? m.rowsRead.toLocaleString("en") : `HTTP ${m.status}`;

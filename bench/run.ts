@@ -22,10 +22,9 @@
  */
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { startDev, wrangler } from "../scripts/wrangler-dev.ts";
-import { auth, SECRET } from "./auth.ts";
+import { wrangler } from "../scripts/wrangler-dev.ts";
+import { auth, startBenchWorker } from "./bench-worker.ts";
 import {
-  CONFIG,
   ORG,
   prepareDatabase,
   REVOKE_POOL,
@@ -207,14 +206,7 @@ async function main() {
   await prepareDatabase();
 
   process.stderr.write("Starting wrangler dev ...\n");
-  const dev = await startDev({
-    config: CONFIG,
-    persistTo: STATE,
-    vars: { JWT_SECRET: SECRET },
-    logLevel: "warn",
-    readyPath: "/__bench/constant",
-    ready: (status) => status >= 200 && status < 300,
-  });
+  const dev = await startBenchWorker(STATE);
 
   process.stderr.write(
     `Load: ${LOAD.connections} connections, ${LOAD.warmup} s warm-up, ${LOAD.duration} s measured each in ${LOAD.rounds} rounds\n`,
