@@ -23,7 +23,7 @@ type Row = {
 /** The database against the answers: uniqueness, every 201 and 200 stored as said, exact counters. */
 export async function databaseInvariants(d1: LocalD1): Promise<Invariant[]> {
   const now = Date.now();
-  const [duplicates, livePending, rows, actualCounts, counters] = (
+  const [duplicates, livePending, rows, actualCounts, counters, statusCountsOff, inviterCountsOff] = (
     await d1.query(
       [
         `SELECT organization_id, email, count(*) AS n FROM invitations WHERE status = 'PENDING' AND expires_at > ${now} GROUP BY organization_id, email HAVING n > 1`,
@@ -31,10 +31,25 @@ export async function databaseInvariants(d1: LocalD1): Promise<Invariant[]> {
         "SELECT id, organization_id, email, status, accepted_by, revoked_by, resend_count FROM invitations",
         "SELECT organization_id, count(*) AS n FROM invitations GROUP BY organization_id",
         "SELECT organization_id, total FROM organization_invitation_counts",
+        // The list's counters against count(*), as docs/database.md checks them: a row for each key off.
+        `SELECT organization_id, status, role, i.n, c.total FROM (SELECT organization_id, status, role, count(*) AS n
+         FROM invitations GROUP BY 1, 2, 3) i FULL JOIN invitation_counts c USING (organization_id, status, role)
+         WHERE coalesce(i.n, 0) <> coalesce(c.total, 0)`,
+        `SELECT organization_id, invited_by, status, role, i.n, c.total FROM (SELECT organization_id, invited_by, status,
+         role, count(*) AS n FROM invitations GROUP BY 1, 2, 3, 4) i FULL JOIN inviter_invitation_counts c
+         USING (organization_id, invited_by, status, role) WHERE coalesce(i.n, 0) <> coalesce(c.total, 0)`,
       ].join("; "),
     )
   ).map((result) => result ?? []);
-  if (!duplicates || !livePending || !rows || !actualCounts || !counters)
+  if (
+    !duplicates ||
+    !livePending ||
+    !rows ||
+    !actualCounts ||
+    !counters ||
+    !statusCountsOff ||
+    !inviterCountsOff
+  )
     throw new Error("D1 answered too few results");
 
   const { created, revokedBy, acceptedBy, resends } = observed;
@@ -124,6 +139,17 @@ export async function databaseInvariants(d1: LocalD1): Promise<Invariant[]> {
     numbers: `${actual.size} organizations, ${countMismatch.length} off`,
     examples: countMismatch.slice(0, 5),
   });
+  for (const [name, off] of [
+    ["invitation_counts", statusCountsOff],
+    ["inviter_invitation_counts", inviterCountsOff],
+  ] as const) {
+    invariants.push({
+      name: `${name} equals count(*) per key`,
+      held: off.length === 0,
+      numbers: `${off.length} keys off`,
+      examples: off.slice(0, 5).map((row) => JSON.stringify(row)),
+    });
+  }
   return invariants;
 }
 
