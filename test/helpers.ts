@@ -437,9 +437,13 @@ export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
  * Events without their publication columns, which the publisher moves after any response.
  */
 export async function databaseSnapshot() {
-  const [invitations, counts, events, keys] = await env.DB.batch([
+  const [invitations, counts, statusCounts, inviterCounts, events, keys] = await env.DB.batch([
     env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
     env.DB.prepare("SELECT * FROM organization_invitation_counts ORDER BY organization_id"),
+    env.DB.prepare("SELECT * FROM invitation_counts ORDER BY organization_id, status, role"),
+    env.DB.prepare(
+      "SELECT * FROM inviter_invitation_counts ORDER BY organization_id, invited_by, status, role",
+    ),
     env.DB.prepare(
       "SELECT seq, id, type, organization_id, invitation_id, occurred_at, invitation FROM invitation_events ORDER BY seq",
     ),
@@ -448,6 +452,8 @@ export async function databaseSnapshot() {
   return {
     invitations: invitations?.results ?? [],
     counts: counts?.results ?? [],
+    statusCounts: statusCounts?.results ?? [],
+    inviterCounts: inviterCounts?.results ?? [],
     events: events?.results ?? [],
     idempotencyKeys: keys?.results ?? [],
   };
