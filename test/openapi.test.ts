@@ -171,6 +171,7 @@ describe("the event contract in /openapi.json", () => {
       "invitation.revoked",
       "invitation.accepted",
       "invitation.expired",
+      "invitation.delivery_failed",
     ]);
     expect(JSON.stringify(event)).not.toMatch(/token|inviteUrl/);
   });

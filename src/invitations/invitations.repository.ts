@@ -68,7 +68,15 @@ export type NewInvitation = {
   tokenHash: string;
   now: number;
   expiresAt: number;
+  /** False: no email (delivery SKIPPED); otherwise QUEUED for the email sender. */
+  sendEmail: boolean;
+  /** The names the email shows, from the caller's token; null when it had none. */
+  inviterName: string | null;
+  organizationName: string | null;
 };
+
+/** A new send's delivery: queued for the email sender, or skipped. */
+const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
 
 /**
  * Inserts a PENDING invitation. In the same atomic batch, a past-due PENDING invitation to the
@@ -102,6 +110,9 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         expiresAt: input.expiresAt,
         tokenHash: input.tokenHash,
         lastSentAt: input.now,
+        inviterName: input.inviterName,
+        organizationName: input.organizationName,
+        deliveryStatus: deliveryOf(input.sendEmail),
       })
       .returning(),
   ]);
@@ -111,7 +122,16 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
 }
 
 /** One invitation of a bulk insert: what differs between the rows (the rest is the request's). */
-export type NewBulkInvitation = Pick<NewInvitation, "id" | "email" | "role" | "tokenHash" | "expiresAt">;
+export type NewBulkInvitation = Pick<
+  NewInvitation,
+  "id" | "email" | "role" | "tokenHash" | "expiresAt" | "sendEmail"
+>;
+
+/** What a bulk insert's rows share: the request's organization, caller and time. */
+export type BulkCommon = Pick<
+  NewInvitation,
+  "organizationId" | "invitedBy" | "now" | "inviterName" | "organizationName"
+>;
 
 /**
  * Inserts many PENDING invitations of one organization in one round trip of two statements,
@@ -125,13 +145,20 @@ export type NewBulkInvitation = Pick<NewInvitation, "id" | "email" | "role" | "t
  */
 export async function insertInvitations(
   db: Db,
-  common: { organizationId: string; invitedBy: string; now: number },
+  common: BulkCommon,
   items: readonly NewBulkInvitation[],
 ): Promise<InvitationRow[]> {
   if (items.length === 0) return [];
   const { organizationId, invitedBy, now } = common;
   const rows = JSON.stringify(
-    items.map((item) => [item.id, item.email, item.role, item.tokenHash, item.expiresAt]),
+    items.map((item) => [
+      item.id,
+      item.email,
+      item.role,
+      item.tokenHash,
+      item.expiresAt,
+      deliveryOf(item.sendEmail),
+    ]),
   );
   const field = (index: number) => sql`value ->> ${sql.raw(String(index))}`;
   // Every column, in the table's order, as the SELECT must give them; a new column fails to compile here.
@@ -152,6 +179,14 @@ export async function insertInvitations(
     tokenHash: field(3),
     resendCount: sql`0`,
     lastSentAt: sql`${now}`,
+    inviterName: sql`${common.inviterName}`,
+    organizationName: sql`${common.organizationName}`,
+    deliveryStatus: field(5),
+    deliveryAttempts: sql`0`,
+    deliveryLastAttemptAt: sql`NULL`,
+    deliverySentAt: sql`NULL`,
+    deliveryLastError: sql`NULL`,
+    deliveryClaimedUntil: sql`NULL`,
   };
   const columns = Object.keys(getTableColumns(invitations)) as (keyof typeof values)[];
   const [, inserted] = await db.batch([
@@ -242,19 +277,25 @@ function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteR
 export type Resend = {
   organizationId: string;
   id: string;
+  /** The new send number: the resend_count the row had, plus one. The link is derived from it. */
+  send: number;
   tokenHash: string;
   now: number;
   cooldownMs: number;
+  sendEmail: boolean;
+  /** The organization's name from the caller's token, when it has one; else the stored one stays. */
+  organizationName: string | null;
 };
 
 /**
  * Issues a new link for a PENDING or EXPIRED invitation whose last send is at least `cooldownMs`
- * old: the new token's digest replaces the old one (so the old link stops working), the status
- * becomes PENDING, and `expires_at` moves to now plus the invitation's lifetime (the time its
- * last link had). All in one atomic batch that first records a due PENDING invitation to the same
- * address as EXPIRED, as create does; a live one elsewhere makes the batch fail with
- * SQLITE_CONSTRAINT_UNIQUE (409). When nothing is resent, nothing is written and the row as it
- * stands tells why.
+ * old and whose send number is still `send - 1` (the link was derived for `send`): the new token's
+ * digest replaces the old one (so the old link stops working), the status becomes PENDING,
+ * `expires_at` moves to now plus the invitation's lifetime (the time its last link had), and the
+ * email starts afresh (QUEUED, or SKIPPED). All in one atomic batch that first records a due
+ * PENDING invitation to the same address as EXPIRED, as create does; a live one elsewhere makes
+ * the batch fail with SQLITE_CONSTRAINT_UNIQUE (409). When nothing is resent, nothing is written
+ * and the row as it stands tells why (a concurrent resend moved the send number, say).
  */
 export async function resendInvitation(db: Db, input: Resend): Promise<WriteResult> {
   const { organizationId, id, tokenHash, now, cooldownMs } = input;
@@ -263,6 +304,7 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     inOrganization,
     inArray(invitations.status, ["PENDING", "EXPIRED"]),
     lte(sentAt, now - cooldownMs),
+    eq(invitations.resendCount, input.send - 1),
   );
   const [, resent, current] = await db.batch([
     db
@@ -286,8 +328,15 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
         // SQLite evaluates every SET expression on the row as it was.
         expiresAt: sql`${now} + ${invitations.expiresAt} - ${sentAt}`,
         lastSentAt: now,
-        resendCount: sql`${invitations.resendCount} + 1`,
+        resendCount: input.send,
         updatedAt: now,
+        organizationName: input.organizationName ?? sql`${invitations.organizationName}`,
+        deliveryStatus: deliveryOf(input.sendEmail),
+        deliveryAttempts: 0,
+        deliveryLastAttemptAt: null,
+        deliverySentAt: null,
+        deliveryLastError: null,
+        deliveryClaimedUntil: null,
       })
       .where(resendable)
       .returning(),
