@@ -3,15 +3,8 @@ import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { CRON_SUBREQUESTS, runCron, SUBREQUEST_LIMIT } from "../src/jobs/cron";
 import { withFields } from "../src/lib/log";
-import {
-  meteredD1,
-  newOrgId,
-  recordingQueue,
-  recordingQueues,
-  restoreAfterEach,
-  seedPending,
-  storedEvents,
-} from "./helpers";
+import { meteredD1, newOrgId, restoreAfterEach, seedPending, storedEvents } from "./helpers";
+import { recordingQueue, recordingQueues } from "./queues";
 
 restoreAfterEach();
 

@@ -2,15 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { EMAIL_MAX_ATTEMPTS } from "../src/email/email-sender";
 import { admin, invitee, publishWithEmails, read, sentTo, settled, settleQueues, until } from "./email";
-import {
-  api,
-  type Caller,
-  fetchWith,
-  type InvitationWithLink,
-  recordingQueue,
-  runQueueBatch,
-  storedEvents,
-} from "./helpers";
+import { api, type Caller, fetchWith, type InvitationWithLink, storedEvents } from "./helpers";
+import { recordingQueue, runQueueBatch } from "./queues";
 
 /*
  * The email sender's guarantees, observed at the EMAIL binding (its double, test/email-double.js,

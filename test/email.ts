@@ -3,7 +3,8 @@ import { expect } from "vitest";
 import { createDb } from "../src/db/client";
 import { publishPending } from "../src/events/publisher";
 import { log } from "../src/lib/log";
-import { api, type Caller, type Invitation, newOrgId, recordingQueue, signToken } from "./helpers";
+import { api, type Caller, type Invitation, newOrgId, signToken } from "./helpers";
+import { recordingQueue } from "./queues";
 
 /*
  * What the email tests share: an admin whose token carries names (or not), the outbox published

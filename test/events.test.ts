@@ -13,13 +13,13 @@ import {
   type Invitation,
   type InvitationWithLink,
   inviteeToken,
-  recordingQueues,
   restoreAfterEach,
   runSweep,
   seedPending,
   storedEvents,
   storedRows,
 } from "./helpers";
+import { recordingQueues } from "./queues";
 
 /*
  * The outbox: one event per change of an invitation, written by the triggers with the change

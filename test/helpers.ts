@@ -1,10 +1,4 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, expect, vi } from "vitest";
@@ -495,77 +489,6 @@ export async function storedEvents(org: string): Promise<StoredEvent[]> {
     invitation: JSON.parse(row.invitation),
     published: row.published === 1,
   }));
-}
-
-/**
- * A real (unconsumed) producer, INVITATION_EVENTS unless `target` says another, recording the
- * body of every message the Worker hands it; `fail` makes it refuse instead, as an unavailable
- * queue does.
- */
-export function recordingQueue(options: { fail?: boolean; target?: Queue } = {}) {
-  const sent: { id: string; type: string; organizationId: string; [key: string]: unknown }[] = [];
-  /** Sizes of the batches sent, in order. */
-  const batches: number[] = [];
-  /** Each message's delay, in order. */
-  const delays: (number | undefined)[] = [];
-  const queue = {
-    async send(body: unknown, sendOptions?: QueueSendOptions) {
-      await queue.sendBatch([{ body, ...sendOptions }]);
-    },
-    async sendBatch(messages: Iterable<MessageSendRequest>, batchOptions?: QueueSendBatchOptions) {
-      const list = [...messages];
-      if (options.fail) throw new Error("Queue send failed: simulated outage");
-      await (options.target ?? env.INVITATION_EVENTS).sendBatch(list, batchOptions);
-      for (const message of list) {
-        sent.push(message.body as (typeof sent)[number]);
-        delays.push(message.delaySeconds ?? batchOptions?.delaySeconds);
-      }
-      batches.push(list.length);
-    },
-  } as unknown as Queue;
-  return { queue, sent, batches, delays };
-}
-
-/**
- * The outbox publisher's two queues, recorded (recordingQueue): `sent` the events, `emailJobs` the
- * email jobs; `fail` makes both refuse.
- */
-export function recordingQueues(options: { fail?: boolean } = {}) {
-  const events = recordingQueue(options);
-  const emails = recordingQueue({ ...options, target: env.INVITATION_EMAILS });
-  return {
-    queues: { events: events.queue, emails: emails.queue },
-    sent: events.sent,
-    batches: events.batches,
-    emailJobs: emails.sent as unknown as { kind: string; invitationId: string; send: number }[],
-    emailBatches: emails.batches,
-  };
-}
-
-/**
- * Runs the Worker's `queue` handler on `bodies`, as the queue `queueName` would deliver them (each
- * on its `attempts`-th try), with `overrides` in its environment (recording queues, say). Returns
- * what the handler decided for each message (ack, retry).
- */
-export async function runQueueBatch(
-  queueName: string,
-  bodies: unknown[],
-  overrides: Partial<Env> = {},
-  attempts = 1,
-) {
-  const batch = createMessageBatch(
-    queueName,
-    bodies.map((body, i) => ({ id: `message-${i}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  const queue: ExportedHandlerQueueHandler<Env> = worker.queue;
-  await queue(batch, { ...env, ...overrides }, ctx);
-  return getQueueResult(batch, ctx);
-}
-
-/** The jobs consumer run on `jobs`, as the INVITATION_JOBS queue would deliver them. */
-export function runJobsBatch(jobs: unknown[], overrides: Partial<Env> = {}) {
-  return runQueueBatch("invitation-jobs", jobs, overrides);
 }
 
 /**

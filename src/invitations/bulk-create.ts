@@ -1,7 +1,7 @@
 import type { Db } from "../db/client";
 import type { InvitationRow, Role } from "../db/schema";
 import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
-import * as repository from "./invitations.repository";
+import * as repository from "./bulk.repository";
 import {
   type BulkCreateResult,
   CreateInvitationBodySchema,

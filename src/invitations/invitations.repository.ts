@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InvitationRow, invitations, organizationInvitationCounts, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
@@ -6,9 +6,9 @@ import { type ListFilters, listPlan } from "./list-plan";
 
 /*
  * The invitations table's queries, and nothing else: every read and write of `invitations`, each
- * scoped to an organization (or to a link's token), each one round trip. One cohesive thing,
- * over 300 lines for its comments on what each statement guarantees. The rules the queries use
- * are in invitation-status.ts, the list's plan in list-plan.ts.
+ * scoped to an organization (or to a link's token), each one round trip. The rules the queries use
+ * are in invitation-status.ts, the list's plan in list-plan.ts, a bulk create's statements in
+ * bulk.repository.ts, the email's bookkeeping in src/email/delivery.repository.ts.
  */
 
 export type ListQuery = ListFilters & { limit: number; offset: number };
@@ -76,7 +76,7 @@ export type NewInvitation = {
 };
 
 /** A new send's delivery: queued for the email sender, or skipped. */
-const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
+export const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
 
 /**
  * Inserts a PENDING invitation. In the same atomic batch, a past-due PENDING invitation to the
@@ -119,121 +119,6 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
   const row = inserted[0];
   if (!row) throw new Error("Insert returned no row");
   return row;
-}
-
-/** One invitation of a bulk insert: what differs between the rows (the rest is the request's). */
-export type NewBulkInvitation = Pick<
-  NewInvitation,
-  "id" | "email" | "role" | "tokenHash" | "expiresAt" | "sendEmail"
->;
-
-/** What a bulk insert's rows share: the request's organization, caller and time. */
-export type BulkCommon = Pick<
-  NewInvitation,
-  "organizationId" | "invitedBy" | "now" | "inviterName" | "organizationName"
->;
-
-/**
- * Inserts many PENDING invitations of one organization in one round trip of two statements,
- * whatever their number: the rows travel as one bound JSON parameter (D1 allows 100 per
- * statement, and a row has 11 values), which the INSERT reads back with `json_each`. As for a
- * single create, past-due PENDING invitations to the same addresses are first recorded as
- * EXPIRED. An address that already has a live PENDING invitation is skipped by the database itself
- * (ON CONFLICT DO NOTHING on the one-pending-per-email index, so a racing create cannot slip in
- * between a check and the write); the rows returned are the ones created. `items` must not repeat
- * an address.
- */
-export async function insertInvitations(
-  db: Db,
-  common: BulkCommon,
-  items: readonly NewBulkInvitation[],
-): Promise<InvitationRow[]> {
-  if (items.length === 0) return [];
-  const { organizationId, invitedBy, now } = common;
-  const rows = JSON.stringify(
-    items.map((item) => [
-      item.id,
-      item.email,
-      item.role,
-      item.tokenHash,
-      item.expiresAt,
-      deliveryOf(item.sendEmail),
-    ]),
-  );
-  const field = (index: number) => sql`value ->> ${sql.raw(String(index))}`;
-  // Every column, in the table's order, as the SELECT must give them; a new column fails to compile here.
-  const values: Record<keyof typeof invitations.$inferSelect, SQL> = {
-    id: field(0),
-    organizationId: sql`${organizationId}`,
-    email: field(1),
-    role: field(2),
-    status: sql`'PENDING'`,
-    invitedBy: sql`${invitedBy}`,
-    createdAt: sql`${now}`,
-    updatedAt: sql`${now}`,
-    expiresAt: field(4),
-    acceptedAt: sql`NULL`,
-    acceptedBy: sql`NULL`,
-    revokedAt: sql`NULL`,
-    revokedBy: sql`NULL`,
-    tokenHash: field(3),
-    resendCount: sql`0`,
-    lastSentAt: sql`${now}`,
-    inviterName: sql`${common.inviterName}`,
-    organizationName: sql`${common.organizationName}`,
-    deliveryStatus: field(5),
-    deliveryAttempts: sql`0`,
-    deliveryLastAttemptAt: sql`NULL`,
-    deliverySentAt: sql`NULL`,
-    deliveryLastError: sql`NULL`,
-    deliveryClaimedUntil: sql`NULL`,
-  };
-  const columns = Object.keys(getTableColumns(invitations)) as (keyof typeof values)[];
-  const [, inserted] = await db.batch([
-    db
-      .update(invitations)
-      .set({ status: "EXPIRED", updatedAt: now })
-      .where(
-        and(
-          eq(invitations.organizationId, organizationId),
-          inArray(invitations.email, sql`(SELECT value ->> 1 FROM json_each(${rows}))`),
-          isDue(now),
-        ),
-      ),
-    db
-      .insert(invitations)
-      // `WHERE true`: SQLite's rule for an upsert on INSERT ... SELECT, which would otherwise be ambiguous.
-      .select(
-        sql`SELECT ${sql.join(
-          columns.map((column) => values[column]),
-          sql`, `,
-        )} FROM json_each(${rows}) WHERE true`,
-      )
-      .onConflictDoNothing()
-      .returning(),
-  ]);
-  return inserted;
-}
-
-/** Which of `emails` have a live PENDING invitation in the organization: what a dry run reports. */
-export async function livePendingEmails(
-  db: Db,
-  organizationId: string,
-  emails: readonly string[],
-  now: number,
-): Promise<Set<string>> {
-  if (emails.length === 0) return new Set();
-  const rows = await db
-    .select({ email: invitations.email })
-    .from(invitations)
-    .where(
-      and(
-        eq(invitations.organizationId, organizationId),
-        inArray(invitations.email, sql`(SELECT value FROM json_each(${JSON.stringify(emails)}))`),
-        isLive(now),
-      ),
-    );
-  return new Set(rows.map((row) => row.email));
 }
 
 export type RevokeOutcome = "revoked" | "not_revocable" | "not_found";
