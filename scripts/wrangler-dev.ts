@@ -116,12 +116,24 @@ function stopWithTheScript() {
   }
 }
 
+/**
+ * What every local run gets unless told otherwise: its own origin as PUBLIC_URL (so invitation
+ * links, emailed ones too, point at this server), and a LINK_SECRET (a fresh clone has no
+ * .dev.vars, where `npm run dev` keeps one).
+ */
+function localDefaults(port: number): Record<string, string> {
+  return {
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LINK_SECRET: "local-runs-link-secret-not-for-production-0123456789",
+  };
+}
+
 export type DevOptions = {
   /** Wrangler configuration of the Worker to run. */
   config?: string;
   /** Where the local D1 database (and other local state) lives. */
   persistTo: string;
-  /** `--var` values, which win over the configuration's [vars]. */
+  /** `--var` values, which win over the configuration's [vars] (and over PUBLIC_URL and LINK_SECRET, set by default). */
   vars?: Record<string, string>;
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Asked until `ready` accepts its status (any status by default): the Worker is up. */
@@ -158,7 +170,10 @@ export async function startDev({
     config,
     "--persist-to",
     persistTo,
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...Object.entries({ ...localDefaults(port), ...vars }).flatMap(([name, value]) => [
+      "--var",
+      `${name}:${value}`,
+    ]),
     ...(logLevel ? ["--log-level", logLevel] : []),
     "--ip",
     "127.0.0.1",
