@@ -42,17 +42,31 @@ export type LocalD1 = ReturnType<typeof localD1>;
 export function localD1(persistTo: string, config = "wrangler.toml") {
   const d1 = (args: string[]) =>
     wrangler(["d1", ...args, "DB", "--local", "--persist-to", persistTo, "-c", config]);
+  const query = async (sql: string): Promise<Record<string, unknown>[][]> => {
+    const output = JSON.parse(await d1(["execute", "--json", "--command", sql])) as { results: unknown[] }[];
+    return output.map((statement) => statement.results as Record<string, unknown>[]);
+  };
   return {
     /** Applies the migrations this database has not had yet. */
     migrate: () => d1(["migrations", "apply"]),
     /** Runs a file of SQL statements. */
     executeFile: (file: string) => d1(["execute", "--file", file, "--yes"]),
     /** The rows of each statement of `sql` (statements separated by `;`). */
-    async query(sql: string): Promise<Record<string, unknown>[][]> {
-      const output = JSON.parse(await d1(["execute", "--json", "--command", sql])) as {
-        results: unknown[];
-      }[];
-      return output.map((statement) => statement.results as Record<string, unknown>[]);
+    query,
+    /**
+     * `query` beside a running `wrangler dev`, whose writes may hold the database for a moment
+     * (SQLITE_BUSY): tried again, up to ten times.
+     */
+    async queryWhileRunning(sql: string): Promise<Record<string, unknown>[][]> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await query(sql);
+        } catch (error) {
+          if (attempt >= 10 || !String((error as { stderr?: unknown }).stderr).includes("SQLITE_BUSY"))
+            throw error;
+          await sleep(500);
+        }
+      }
     },
   };
 }
