@@ -40,7 +40,7 @@ FROM seq;`;
 }
 
 /** `count` pending invitations for `org`, in all three roles, expiring `expiresIn` ms from now. */
-function seedSql(org: string, count: number, expiresIn = 7 * DAY): string {
+export function seedSql(org: string, count: number, expiresIn = 7 * DAY): string {
   const now = Date.now();
   return insertInvitations(count, {
     id: `'${org.slice(0, 24)}' || printf('%012d', n)`, // "a000000N-0000-4000-8000-"
