@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { admin, invitee, publishWithEmails, read, sentTo, settled, settleQueues, until } from "./email";
+import { admin, emailsTo, invitee, publishWithEmails, read, sentTo, settled, settleQueues } from "./email";
 import {
   api,
   type Caller,
   fetchWith,
   freezeClock,
+  freshDelivery,
   type InvitationWithLink,
   signToken,
   storedEvents,
@@ -34,6 +35,14 @@ async function create(who: Caller, email: string, body: Record<string, unknown> 
   return res.json<InvitationWithLink>();
 }
 
+/** Creates an invitation to `to`, publishes the outbox, and waits for the email that reaches EMAIL. */
+async function createAndMail(who: Caller, to: string, body: Record<string, unknown> = {}) {
+  const created = await create(who, to, body);
+  await publishWithEmails();
+  const [email] = await emailsTo(to, 1);
+  return { created, email };
+}
+
 async function resend(who: Caller, id: string, init: { json?: unknown } = {}) {
   const res = await fetchWith({ RESEND_COOLDOWN_SECONDS: "0" }, `/api/v1/invitations/${id}/resend`, {
     method: "POST",
@@ -57,20 +66,10 @@ describe("the invitation email", () => {
     vi.useRealTimers();
     // A token of the present, to read it back.
     const reader = { ...who, token: await signToken({ org: who.org, sub: who.sub }) };
-    expect(created.delivery).toEqual({
-      status: "QUEUED",
-      attempts: 0,
-      lastAttemptAt: null,
-      sentAt: null,
-      lastError: null,
-    });
+    expect(created.delivery).toEqual(freshDelivery("QUEUED"));
     await publishWithEmails();
 
-    const [email, ...more] = await until(
-      () => sentTo(to),
-      (sent) => sent.length > 0,
-      "the email",
-    );
+    const [email, ...more] = await emailsTo(to, 1);
     expect(more).toEqual([]);
     expect(email).toMatchObject({ from: FROM, to, subject: "Ada Lovelace invited you to join Acme" });
     expect(email?.text).toBe(
@@ -115,13 +114,7 @@ describe("the invitation email", () => {
   it("reads well without names: no inviter, no organization name", async () => {
     const who = await admin();
     const to = invitee("plain");
-    const created = await create(who, to);
-    await publishWithEmails();
-    const [email] = await until(
-      () => sentTo(to),
-      (sent) => sent.length > 0,
-      "the email",
-    );
+    const { created, email } = await createAndMail(who, to);
     expect(email?.subject).toBe("You're invited to join an organization");
     expect(email?.text).toContain("You have been invited to join an organization as a viewer.");
     expect(email?.text).toContain(created.inviteUrl);
@@ -130,13 +123,7 @@ describe("the invitation email", () => {
   it("with only the inviter's name, invites to their organization", async () => {
     const who = await admin({ name: "Grace Hopper", org_name: 42 });
     const to = invitee("grace");
-    await create(who, to, { role: "ORG_ADMIN" });
-    await publishWithEmails();
-    const [email] = await until(
-      () => sentTo(to),
-      (sent) => sent.length > 0,
-      "the email",
-    );
+    const { email } = await createAndMail(who, to, { role: "ORG_ADMIN" });
     expect(email?.subject).toBe("Grace Hopper invited you to join their organization");
     expect(email?.text).toContain(
       "Grace Hopper has invited you to join their organization as an administrator.",
@@ -149,13 +136,7 @@ describe("the invitation email", () => {
       org_name: `\u202eEvil\u202c ${"Corp ".repeat(200)}`,
     });
     const to = invitee("eve");
-    const created = await create(who, to);
-    await publishWithEmails();
-    const [email] = await until(
-      () => sentTo(to),
-      (sent) => sent.length > 0,
-      "the email",
-    );
+    const { created, email } = await createAndMail(who, to);
     // One line, bounded: the double (like the Email Service) refuses CR or LF in a subject.
     expect(email?.subject).not.toMatch(/[\r\n\u202a-\u202e]/);
     expect(email?.subject.length).toBeLessThanOrEqual(998);
@@ -205,16 +186,8 @@ describe("sendEmail", () => {
       "QUEUED",
     ]);
     await publishWithEmails();
-    await until(
-      () => sentTo(c),
-      (sent) => sent.length === 1,
-      "the third item's email",
-    );
-    const [toA] = await until(
-      () => sentTo(a),
-      (sent) => sent.length === 1,
-      "the first item's email",
-    );
+    await emailsTo(c, 1);
+    const [toA] = await emailsTo(a, 1);
     expect(toA?.subject).toBe("You're invited to join Bulk Co");
     expect(toA?.text).toContain(results[0]?.invitation.inviteUrl);
     expect(await sentTo(b)).toEqual([]);
@@ -228,19 +201,9 @@ describe("sendEmail", () => {
     expect((await settled(who, created.id)).delivery).toMatchObject({ status: "SENT", attempts: 1 });
 
     const resent = await resend(who, created.id);
-    expect(resent.delivery).toEqual({
-      status: "QUEUED",
-      attempts: 0,
-      lastAttemptAt: null,
-      sentAt: null,
-      lastError: null,
-    });
+    expect(resent.delivery).toEqual(freshDelivery("QUEUED"));
     await publishWithEmails();
-    const sent = await until(
-      () => sentTo(to),
-      (all) => all.length === 2,
-      "the resent email",
-    );
+    const sent = await emailsTo(to, 2);
     expect(sent[1]?.text).toContain(resent.inviteUrl);
     expect(sent[1]?.text).not.toContain(created.token);
     expect((await settled(who, created.id)).delivery).toMatchObject({ status: "SENT", attempts: 1 });
@@ -250,11 +213,7 @@ describe("sendEmail", () => {
     const explicit = await resend(who, created.id, { json: { sendEmail: true } });
     expect(explicit.delivery.status).toBe("QUEUED");
     await publishWithEmails();
-    const all = await until(
-      () => sentTo(to),
-      (emails) => emails.length === 3,
-      "the third email",
-    );
+    const all = await emailsTo(to, 3);
     expect(all[2]?.text).toContain(explicit.inviteUrl);
     // The quiet resend's link was never emailed.
     expect(all.some((email) => email.text.includes(quiet.token))).toBe(false);
@@ -282,13 +241,7 @@ describe("sendEmail", () => {
   it("the email and the answer carry the same link, which opens the invitation", async () => {
     const who = await admin();
     const to = invitee("link");
-    const created = await create(who, to);
-    await publishWithEmails();
-    const [email] = await until(
-      () => sentTo(to),
-      (sent) => sent.length > 0,
-      "the email",
-    );
+    const { created, email } = await createAndMail(who, to);
     const link = /https:\/\/\S+/.exec(email?.text ?? "")?.[0] ?? "";
     expect(link).toBe(created.inviteUrl);
     expect(link.startsWith(`${env.INVITE_URL_BASE}?token=`)).toBe(true);

@@ -32,6 +32,12 @@ const job = (invitation: { id: string }, send = 0) => ({
 const consume = (jobs: unknown[], options: { queue?: string; attempts?: number; env?: Partial<Env> } = {}) =>
   runQueueBatch(options.queue ?? "invitation-emails", jobs, options.env, options.attempts);
 
+/** Nothing reached the EMAIL binding for `to`, and the invitation's delivery is as `delivery` says. */
+async function expectNoEmail(who: Caller, id: string, to: string, delivery: Record<string, unknown>) {
+  expect(await sentTo(to)).toEqual([]);
+  expect((await read(who, id)).delivery).toMatchObject(delivery);
+}
+
 /** Sets the invitation's delivery columns, as an earlier attempt would have left them. */
 function setDelivery(id: string, columns: { attempts: number; claimedUntil: number | null }) {
   return env.DB.prepare(
@@ -41,26 +47,27 @@ function setDelivery(id: string, columns: { attempts: number; claimedUntil: numb
     .run();
 }
 
+/** An invitation to a fresh address whose next `times` sends the double refuses with `code`, published. */
+async function refused(label: string, times: number, code?: string) {
+  vi.spyOn(console, "warn").mockImplementation(() => {});
+  const who = await admin();
+  const to = invitee(label);
+  await env.TEST_OUTBOX.failNext(to, times, code);
+  const created = await create(who, to);
+  await publishWithEmails();
+  return { who, to, created };
+}
+
 describe("retries", () => {
   it("a refusal that may pass is retried, and the email then goes once: SENT after 2 attempts", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const who = await admin();
-    const to = invitee("retry");
-    await env.TEST_OUTBOX.failNext(to, 1, "E_RATE_LIMIT_EXCEEDED");
-    const created = await create(who, to);
-    await publishWithEmails();
+    const { who, to, created } = await refused("retry", 1, "E_RATE_LIMIT_EXCEEDED");
     const after = await settled(who, created.id);
     expect(after.delivery).toMatchObject({ status: "SENT", attempts: 2, lastError: null });
     expect(await sentTo(to)).toHaveLength(1);
   });
 
   it(`after the ${EMAIL_MAX_ATTEMPTS}th refusal the delivery is FAILED and invitation.delivery_failed is published; the invitation stays PENDING`, async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const who = await admin();
-    const to = invitee("down");
-    await env.TEST_OUTBOX.failNext(to, 99);
-    const created = await create(who, to);
-    await publishWithEmails();
+    const { who, to, created } = await refused("down", 99);
     const after = await settled(who, created.id);
     expect(after.status).toBe("PENDING");
     expect(after.updatedAt).toBe(created.updatedAt);
@@ -88,12 +95,7 @@ describe("retries", () => {
   });
 
   it("a refusal no retry can fix fails at once, and a resend starts a fresh delivery that goes", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const who = await admin();
-    const to = invitee("suppressed");
-    await env.TEST_OUTBOX.failNext(to, 1, "E_RECIPIENT_SUPPRESSED");
-    const created = await create(who, to);
-    await publishWithEmails();
+    const { who, to, created } = await refused("suppressed", 1, "E_RECIPIENT_SUPPRESSED");
     expect((await settled(who, created.id)).delivery).toMatchObject({
       status: "FAILED",
       attempts: 1,
@@ -149,8 +151,7 @@ describe("at most once per create or resend", () => {
     await setDelivery(created.id, { attempts: 1, claimedUntil: Date.now() - 1 });
     const result = await consume([job(created)], { attempts: 2 });
     expect(result.explicitAcks).toEqual(["message-0"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({
+    await expectNoEmail(who, created.id, to, {
       status: "FAILED",
       attempts: 1,
       lastError: "OUTCOME_UNKNOWN",
@@ -168,8 +169,7 @@ describe("at most once per create or resend", () => {
     await setDelivery(created.id, { attempts: 1, claimedUntil: Date.now() + 60_000 });
     const result = await consume([job(created)]);
     expect(result.retryMessages).toEqual([{ msgId: "message-0" }]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({ status: "QUEUED", attempts: 1 });
+    await expectNoEmail(who, created.id, to, { status: "QUEUED", attempts: 1 });
   });
 
   it("a job for a send a resend has replaced is acknowledged without sending the old link", async () => {
@@ -187,8 +187,7 @@ describe("at most once per create or resend", () => {
     );
     expect(res.status).toBe(200);
     expect((await consume([job(created, 0)])).explicitAcks).toEqual(["message-0"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({ status: "SKIPPED", attempts: 0 });
+    await expectNoEmail(who, created.id, to, { status: "SKIPPED", attempts: 0 });
   });
 
   it("an invitation revoked before its email went out is not emailed: SKIPPED", async () => {
@@ -199,8 +198,7 @@ describe("at most once per create or resend", () => {
       (await api(`/api/v1/invitations/${created.id}`, { method: "DELETE", token: who.token })).status,
     ).toBe(200);
     expect((await consume([job(created)])).explicitAcks).toEqual(["message-0"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({ status: "SKIPPED", attempts: 0 });
+    await expectNoEmail(who, created.id, to, { status: "SKIPPED", attempts: 0 });
   });
 
   it("with another LINK_SECRET than the link was made with, no email carries a wrong link: FAILED, LINK_CHANGED, logged", async () => {
@@ -211,8 +209,7 @@ describe("at most once per create or resend", () => {
     const created = await create(who, to);
     const env2 = { LINK_SECRET: "another-link-secret-after-a-rotation-0123456789" };
     expect((await consume([job(created)], { env: env2 })).explicitAcks).toEqual(["message-0"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({
+    await expectNoEmail(who, created.id, to, {
       status: "FAILED",
       lastError: "LINK_CHANGED",
     });
@@ -235,8 +232,7 @@ describe("configuration and dead letters", () => {
     expect((await read(who, created.id)).delivery.status).toBe("QUEUED");
     const last = await consume([job(created)], { env: { EMAIL_FROM: "" }, attempts: EMAIL_MAX_ATTEMPTS });
     expect(last.explicitAcks).toEqual(["message-0"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({
+    await expectNoEmail(who, created.id, to, {
       status: "FAILED",
       lastError: "NOT_CONFIGURED",
     });
@@ -253,8 +249,7 @@ describe("configuration and dead letters", () => {
       env: { INVITATION_JOBS: jobs.queue },
     });
     expect(result.explicitAcks).toEqual(["message-0", "message-1"]);
-    expect(await sentTo(to)).toEqual([]);
-    expect((await read(who, created.id)).delivery).toMatchObject({
+    await expectNoEmail(who, created.id, to, {
       status: "FAILED",
       lastError: "RETRIES_EXHAUSTED",
     });

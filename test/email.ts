@@ -51,6 +51,14 @@ export async function until<T>(
 /** What reached the EMAIL binding for `to`. */
 export const sentTo = (to: string) => env.TEST_OUTBOX.sent(to);
 
+/** Waits until `count` emails have reached the EMAIL binding for `to`, and returns them. */
+export const emailsTo = (to: string, count: number) =>
+  until(
+    () => sentTo(to),
+    (sent) => sent.length >= count,
+    `${count} email(s) to ${to}`,
+  );
+
 /** The invitation as a get shows it. */
 export async function read(who: Caller, id: string): Promise<Invitation> {
   const res = await api(`/api/v1/invitations/${id}`, { token: who.token });
