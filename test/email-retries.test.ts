@@ -270,7 +270,8 @@ describe("configuration and dead letters", () => {
     }
     const who = await admin({ name: "Ada" });
     const to = invitee("quiet");
-    await env.TEST_OUTBOX.failNext(to, 1);
+    // A refusal whose message names the address, as the Email Service's may.
+    await env.TEST_OUTBOX.failNext(to, 1, "E_INTERNAL_SERVER_ERROR", `could not deliver to ${to}`);
     const created = await create(who, to);
     await consume([job(created)]);
     await consume([job(created)]);

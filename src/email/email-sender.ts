@@ -134,7 +134,8 @@ async function send(
       return fail(ctx, job, code, { kind: "held", attempt: key.attempt });
     }
     await releaseDelivery(ctx.db, { ...key, error: code });
-    ctx.log("warn", "Invitation email refused; will retry", { ...fields, cause: describeError(error) });
+    // The code only: the Email Service's message may name the address.
+    ctx.log("warn", "Invitation email refused; will retry", fields);
     return retryIn(message, retryDelaySeconds(key.attempt, ctx.config.emailRetryDelaySeconds));
   }
   const recorded = await markSent(ctx.db, { ...key, now: Date.now() });
