@@ -2,7 +2,7 @@ import { createDb, type Db } from "../db/client";
 import type { InvitationRow } from "../db/schema";
 import { requestPublish } from "../events/publisher";
 import { effectiveStatus } from "../invitations/invitation-status";
-import { invitationLink, inviteUrl, linkBase } from "../invitations/invitation-token";
+import { configuredLinkBase, invitationLink, inviteUrl } from "../invitations/invitation-token";
 import { type Config, readConfig } from "../lib/config";
 import { describeError, type Logger } from "../lib/log";
 import { type EmailJob, EmailJobSchema } from "../lib/queue-messages";
@@ -113,16 +113,12 @@ async function unclaimed(
   return retryIn(message, 0);
 }
 
+/** What a claimed attempt sends: the job, the row as claimed, the sender and the link. */
+type Attempt = { job: EmailJob; row: InvitationRow; from: NonNullable<Config["emailFrom"]>; link: string };
+
 /** Sends the claimed attempt and records its outcome. */
-async function send(
-  ctx: Context,
-  message: Message<unknown>,
-  job: EmailJob,
-  row: InvitationRow,
-  link: string,
-) {
+async function send(ctx: Context, message: Message<unknown>, { job, row, from, link }: Attempt) {
   const key = { id: job.invitationId, send: job.send, attempt: row.deliveryAttempts };
-  const from = ctx.config.emailFrom as NonNullable<Config["emailFrom"]>;
   const content = await invitationEmail({ ...row, link });
   let messageId: string;
   try {
@@ -161,8 +157,9 @@ async function deliver(ctx: Context, message: Message<unknown>): Promise<Outcome
   }
   const job = parsed.data;
   const now = Date.now();
-  const base = linkBase(ctx.config);
-  if (!ctx.config.emailFrom || !base) {
+  const base = configuredLinkBase(ctx.config);
+  const from = ctx.config.emailFrom;
+  if (!from || !base) {
     ctx.log("error", "Invitation emails cannot be sent: set EMAIL_FROM, and PUBLIC_URL or INVITE_URL_BASE", {
       invitationId: job.invitationId,
     });
@@ -174,7 +171,7 @@ async function deliver(ctx: Context, message: Message<unknown>): Promise<Outcome
   const key = { id: job.invitationId, send: job.send };
   const row = await claimDelivery(ctx.db, { ...key, tokenHash, now, until: now + EMAIL_CLAIM_MS });
   if (!row) return unclaimed(ctx, message, job, tokenHash, now);
-  return send(ctx, message, job, row, inviteUrl(base, token));
+  return send(ctx, message, { job, row, from, link: inviteUrl(base, token) });
 }
 
 /**

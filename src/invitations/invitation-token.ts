@@ -45,14 +45,18 @@ export async function invitationLink(config: Config, invitationId: string, send:
 }
 
 /**
- * The page links open: INVITE_URL_BASE when set, else this Worker's own page at PUBLIC_URL (or,
- * answering a request without PUBLIC_URL, at the request's origin). Undefined when neither is
- * known, as for the email sender (it has no request) without either setting.
+ * The page links open, as configured: INVITE_URL_BASE when set, else this Worker's own page at
+ * PUBLIC_URL. Undefined with neither: the API then uses the request's origin (`linkBaseFor`);
+ * the email sender, which has no request, cannot build a link.
  */
-export function linkBase(config: Config, requestUrl?: string): string | undefined {
+export function configuredLinkBase(config: Config): string | undefined {
   if (config.inviteUrlBase) return config.inviteUrlBase;
-  const origin = config.publicUrl ?? requestUrl;
-  return origin === undefined ? undefined : new URL(INVITE_PAGE_PATH, origin).href;
+  return config.publicUrl === undefined ? undefined : new URL(INVITE_PAGE_PATH, config.publicUrl).href;
+}
+
+/** The page links open when answering a request to `requestUrl`. */
+export function linkBaseFor(config: Config, requestUrl: string): string {
+  return configuredLinkBase(config) ?? new URL(INVITE_PAGE_PATH, requestUrl).href;
 }
 
 /** The link to send the invitee: the configured page with `token` added to its query. */

@@ -9,7 +9,7 @@ import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
 import { bulkCreate } from "./bulk-create";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
-import { hashInvitationToken, invitationLink, inviteUrl, linkBase } from "./invitation-token";
+import { hashInvitationToken, invitationLink, inviteUrl, linkBaseFor } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
@@ -37,7 +37,7 @@ function toPreview(row: InvitationRow, now: number): InvitationPreview {
  * origin, + /invite): the link the email carries too.
  */
 function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: number) {
-  const base = linkBase(readConfig(c.env), c.req.url) ?? c.req.url;
+  const base = linkBaseFor(readConfig(c.env), c.req.url);
   return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(base, token) };
 }
 
