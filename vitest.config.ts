@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 /** The HS256 key the tests sign with; the Worker under test is given the same one. */
 export const TEST_JWT_SECRET = "test-secret-for-vitest-only-0123456789abcdef";
 
+/** The secret invitation links are derived with in the Worker under test. */
+export const TEST_LINK_SECRET = "test-link-secret-for-vitest-only-0123456789";
+
 /** The webhook signing secret the Worker under test is given (Standard Webhooks form). */
 export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3Itdml0ZXN0LW9ubHk=";
 
@@ -28,7 +31,13 @@ export default defineConfig(async () => {
             JWT_CLOCK_SKEW_SECONDS: "30",
             CORS_ORIGINS: "",
             INVITATION_TTL_SECONDS: "604800",
+            LINK_SECRET: TEST_LINK_SECRET,
+            PUBLIC_URL: "https://invitations.example.com",
             INVITE_URL_BASE: "https://app.example.com/invitations/accept",
+            EMAIL_FROM: "invitations@example.com",
+            EMAIL_FROM_NAME: "Example Invitations",
+            // test/email-delivery.test.ts: refused sends are retried at once.
+            EMAIL_RETRY_DELAY_SECONDS: "0",
             RESEND_COOLDOWN_SECONDS: "60",
             // Where the queue consumer delivers in test/webhook-delivery.test.ts, which intercepts
             // the Worker's fetch to it; nothing else in the suite reaches the consumer.
@@ -45,13 +54,17 @@ export default defineConfig(async () => {
             // Runs per property in test/properties.test.ts; FUZZ_RUNS=20000 npm test for more.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
           },
-          // Every test file publishes events to a queue nobody consumes: a local consumer still
-          // dispatching when a file's storage is torn down stalls the run. The one consumed queue
-          // (wrangler.toml's, with fast settings here) is reached only through TEST_CONSUMED_EVENTS,
-          // by the file that tests the consumer and waits for every message it sends to settle.
+          // Every test file publishes events, email jobs and background jobs to queues nobody
+          // consumes: a local consumer still dispatching when a file's storage is torn down stalls
+          // the run. The consumed queues (wrangler.toml's, with fast settings here) are reached only
+          // through the TEST_CONSUMED_ producers, by the files that test their consumers and wait
+          // for every message they send to settle.
           queueProducers: {
             INVITATION_EVENTS: { queueName: "test-invitation-events-unconsumed" },
+            INVITATION_EMAILS: { queueName: "test-invitation-emails-unconsumed" },
+            INVITATION_JOBS: { queueName: "test-invitation-jobs-unconsumed" },
             TEST_CONSUMED_EVENTS: { queueName: "invitation-events" },
+            TEST_CONSUMED_EMAILS: { queueName: "invitation-emails" },
           },
           queueConsumers: {
             "invitation-events": {
@@ -60,7 +73,31 @@ export default defineConfig(async () => {
               maxRetries: 2,
               deadLetterQueue: "invitation-events-dlq",
             },
+            "invitation-emails": {
+              maxBatchSize: 10,
+              maxBatchTimeout: 0.05,
+              maxRetries: 8,
+              deadLetterQueue: "invitation-emails-dlq",
+            },
+            "invitation-emails-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 2 },
           },
+          // The EMAIL binding is a double of the platform's (test/email-double.js): the Worker
+          // calls it as it calls env.EMAIL.send, and tests read what reached it (TEST_OUTBOX) or
+          // make it refuse. Listing no send_email binding drops wrangler.toml's simulated one,
+          // which would otherwise win over the service binding.
+          email: { send_email: [] },
+          serviceBindings: {
+            EMAIL: { name: "email-double", entrypoint: "EmailBinding" },
+            TEST_OUTBOX: { name: "email-double", entrypoint: "Outbox" },
+          },
+          workers: [
+            {
+              name: "email-double",
+              modules: true,
+              scriptPath: "./test/email-double.js",
+              compatibilityDate: "2026-10-23",
+            },
+          ],
           // wrangler.toml's limits would throttle a test file's many requests from one caller, so
           // the suite runs with limits it never reaches, and test/rate-limit.test.ts swaps in the
           // tight TEST_ ones (the same local rate limiter, small numbers).

@@ -14,14 +14,17 @@
  *    organization's invitation or accept with the wrong address. 429 RATE_LIMITED is a legitimate
  *    answer (per-user rate limits, the per-IP preview limit, the resend cooldown): counted apart.
  *    (soak/traffic.ts, recording into soak/observed.ts)
- * 4. `wrangler dev` stopped, the invariants checked with SQL through `wrangler d1 execute`: at
+ * 4. With `wrangler dev` still running, the background work must settle within a minute: every
+ *    event published, no invitation email still QUEUED (soak/drained.ts).
+ * 5. `wrangler dev` stopped, the invariants checked with SQL through `wrangler d1 execute`: at
  *    most one live PENDING per organization and email; every 201 stored as answered; every 200
  *    revoke stored REVOKED and every 200 accept ACCEPTED (by whom, and at most one per
  *    invitation); resend_count equal to the 200 resends; organization_invitation_counts exact;
  *    no 5xx and no request left unanswered; every error in the JSON envelope with statusCode equal
  *    to the HTTP status; responses consistent with their requests and never another
- *    organization's invitation. (soak/invariants.ts)
- * 5. The figures (requests per operation, status codes, req/s, latency p50/p99) and each
+ *    organization's invitation; no uncaught error and no error line in the Worker's log
+ *    (soak/invariants.ts).
+ * 6. The figures (requests per operation, status codes, req/s, latency p50/p99) and each
  *    invariant, held or VIOLATED, with its numbers. Exit code 1 when any is violated.
  *
  * Bounded: SOAK_DURATION (seconds of traffic, default 60, at most 600), SOAK_CONNECTIONS
@@ -31,7 +34,14 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { type DevServer, localD1, startDev } from "../scripts/wrangler-dev.ts";
 import { makeOrganizations } from "./soak/callers.ts";
-import { answerInvariants, databaseInvariants, type Invariant } from "./soak/invariants.ts";
+import { drainedInvariant } from "./soak/drained.ts";
+import {
+  answerInvariants,
+  databaseInvariants,
+  devLogErrors,
+  type Invariant,
+  uncaughtCount,
+} from "./soak/invariants.ts";
 import { allStatuses, observed, requestCount } from "./soak/observed.ts";
 import {
   ADMINS_PER_ORG,
@@ -65,12 +75,14 @@ function summary(dev: DevServer, elapsed: number, invariants: Invariant[]): stri
   const requests = requestCount();
   const everyLatency = [...observed.latencies.values()].flat().sort((a, b) => a - b);
   const { races } = observed;
+  const workerErrors = devLogErrors(DEV_LOG);
   return [
     "",
     `Soak: ${elapsed.toFixed(1)} s, ${CONNECTIONS} connections, ${ORGANIZATIONS} organizations, wrangler dev on ${new URL(dev.base).host}, local D1`,
     `Requests: ${requests}, ${(requests / elapsed).toFixed(1)} req/s, latency p50 ${ms(percentile(everyLatency, 0.5))}, p99 ${ms(percentile(everyLatency, 0.99))}`,
     `Status codes: ${statusList(allStatuses())}`,
     `429 RATE_LIMITED: ${observed.limiter429} by the rate limiters, ${observed.cooldown429} by the resend cooldown`,
+    `Worker log: ${uncaughtCount(workerErrors)} uncaught errors, ${workerErrors.length} error lines (${DEV_LOG})`,
     `Races: ${races.createSameAddress} creates while a create of the same address was in flight, ${races.revokeOrAcceptSameInvitation} revokes/accepts while another on the same invitation was, ${races.resendWhileAcceptOrRevoke} resends overlapping a revoke/accept of the same invitation`,
     "",
     `${"operation".padEnd(10)}${"requests".padStart(9)}${"p50".padStart(11)}${"p99".padStart(11)}  statuses`,
@@ -138,9 +150,11 @@ async function main() {
   clearInterval(progress);
   const elapsed = (performance.now() - started) / 1000;
 
+  process.stderr.write("Waiting for the outbox and the emails to settle ...\n");
+  const drained = await drainedInvariant(d1);
   process.stderr.write("Stopping wrangler dev, then checking the database ...\n");
   await dev.stop();
-  const invariants = [...(await databaseInvariants(d1)), ...answerInvariants(DEV_LOG)];
+  const invariants = [...(await databaseInvariants(d1)), drained, ...answerInvariants(DEV_LOG)];
 
   console.log(summary(dev, elapsed, invariants));
   const violated = invariants.filter((invariant) => !invariant.held).length;

@@ -1,12 +1,14 @@
 /**
  * Prints a bearer token signed with the local secret, for trying the API against `npm run dev`:
  *
- *   npm run token -- --role ORG_ADMIN [--org UUID] [--sub ID] [--ttl SECONDS] [--iss ISS] [--aud AUD]
+ *   npm run token -- --role ORG_ADMIN [--org UUID] [--sub ID] [--name NAME] [--org-name NAME]
+ *                    [--ttl SECONDS] [--iss ISS] [--aud AUD]
  *   npm run token -- --email EMAIL [--sub ID] [--ttl SECONDS]
  *
  * The first is a member of an organization; the second an invitee, as an identity provider signs
  * a user in before they belong to any organization: `sub`, `email` and `email_verified: true`,
- * and no `org_id` or `role` unless `--org` / `--role` are given as well.
+ * and no `org_id` or `role` unless `--org` / `--role` are given as well. `--name` and `--org-name`
+ * add the `name` and `org_name` claims, which invitation emails show.
  *
  * The secret (and JWT_ISSUER / JWT_AUDIENCE, when set) come from .dev.vars, or from
  * .dev.vars.example before the first `npm run dev` has created it.
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     ttl: { type: "string", default: "3600" },
     iss: { type: "string" },
     aud: { type: "string" },
+    name: { type: "string" },
+    "org-name": { type: "string" },
   },
 });
 
@@ -61,6 +65,8 @@ if (member) {
   payload.org_id = values.org ?? DEMO_ORG_ID;
   payload.role = role;
 }
+if (values.name !== undefined) payload.name = values.name;
+if (values["org-name"] !== undefined) payload.org_name = values["org-name"];
 if (invitee) {
   payload.email = values.email;
   payload.email_verified = true;

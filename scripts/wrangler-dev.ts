@@ -42,17 +42,31 @@ export type LocalD1 = ReturnType<typeof localD1>;
 export function localD1(persistTo: string, config = "wrangler.toml") {
   const d1 = (args: string[]) =>
     wrangler(["d1", ...args, "DB", "--local", "--persist-to", persistTo, "-c", config]);
+  const query = async (sql: string): Promise<Record<string, unknown>[][]> => {
+    const output = JSON.parse(await d1(["execute", "--json", "--command", sql])) as { results: unknown[] }[];
+    return output.map((statement) => statement.results as Record<string, unknown>[]);
+  };
   return {
     /** Applies the migrations this database has not had yet. */
     migrate: () => d1(["migrations", "apply"]),
     /** Runs a file of SQL statements. */
     executeFile: (file: string) => d1(["execute", "--file", file, "--yes"]),
     /** The rows of each statement of `sql` (statements separated by `;`). */
-    async query(sql: string): Promise<Record<string, unknown>[][]> {
-      const output = JSON.parse(await d1(["execute", "--json", "--command", sql])) as {
-        results: unknown[];
-      }[];
-      return output.map((statement) => statement.results as Record<string, unknown>[]);
+    query,
+    /**
+     * `query` beside a running `wrangler dev`, whose writes may hold the database for a moment
+     * (SQLITE_BUSY): tried again, up to ten times.
+     */
+    async queryWhileRunning(sql: string): Promise<Record<string, unknown>[][]> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await query(sql);
+        } catch (error) {
+          if (attempt >= 10 || !String((error as { stderr?: unknown }).stderr).includes("SQLITE_BUSY"))
+            throw error;
+          await sleep(500);
+        }
+      }
     },
   };
 }
@@ -116,12 +130,24 @@ function stopWithTheScript() {
   }
 }
 
+/**
+ * What every local run gets unless told otherwise: its own origin as PUBLIC_URL (so invitation
+ * links, emailed ones too, point at this server), and a LINK_SECRET (a fresh clone has no
+ * .dev.vars, where `npm run dev` keeps one).
+ */
+function localDefaults(port: number): Record<string, string> {
+  return {
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LINK_SECRET: "local-runs-link-secret-not-for-production-0123456789",
+  };
+}
+
 export type DevOptions = {
   /** Wrangler configuration of the Worker to run. */
   config?: string;
   /** Where the local D1 database (and other local state) lives. */
   persistTo: string;
-  /** `--var` values, which win over the configuration's [vars]. */
+  /** `--var` values, which win over the configuration's [vars] (and over PUBLIC_URL and LINK_SECRET, set by default). */
   vars?: Record<string, string>;
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Asked until `ready` accepts its status (any status by default): the Worker is up. */
@@ -158,7 +184,10 @@ export async function startDev({
     config,
     "--persist-to",
     persistTo,
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...Object.entries({ ...localDefaults(port), ...vars }).flatMap(([name, value]) => [
+      "--var",
+      `${name}:${value}`,
+    ]),
     ...(logLevel ? ["--log-level", logLevel] : []),
     "--ip",
     "127.0.0.1",

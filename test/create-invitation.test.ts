@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashInvitationToken } from "../src/invitations/invitation-token";
-import { api, caller, createInvitation, expectError, fetchWith, list, storedRows } from "./helpers";
+import {
+  api,
+  caller,
+  createInvitation,
+  expectError,
+  fetchWith,
+  freshDelivery,
+  list,
+  storedRows,
+} from "./helpers";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1000;
@@ -39,6 +48,7 @@ describe("POST /api/v1/invitations", () => {
       revokedBy: null,
       resendCount: 0,
       lastSentAt: body.createdAt,
+      delivery: freshDelivery("QUEUED"),
       token,
       inviteUrl: `https://app.example.com/invitations/accept?token=${token}`,
     });

@@ -1,6 +1,17 @@
 import type { D1Migration } from "cloudflare:test";
 
 declare global {
+  /** An email as it reached the EMAIL binding's double. */
+  type SentEmail = {
+    from: string | { email: string; name: string };
+    to: string;
+    subject: string;
+    text: string;
+    html: string;
+    messageId: string;
+    at: number;
+  };
+
   namespace Cloudflare {
     /** Types `exports` from "cloudflare:workers" as the Worker's own entry module. */
     interface GlobalProps {
@@ -17,6 +28,13 @@ declare global {
       /** A producer for the queue the Worker consumes (the suite's INVITATION_EVENTS is not consumed). */
       TEST_CONSUMED_EVENTS: Queue;
       TEST_RATE_LIMIT_WRITES: RateLimit;
+      /** A producer for the email queue the Worker consumes (the suite's INVITATION_EMAILS is not consumed). */
+      TEST_CONSUMED_EMAILS: Queue;
+      /** What reached the EMAIL binding's double, and failures to inject (test/email-double.js). */
+      TEST_OUTBOX: {
+        sent(to?: string): Promise<SentEmail[]>;
+        failNext(to: string, times?: number, code?: string, message?: string): Promise<void>;
+      };
     }
   }
 }

@@ -201,7 +201,19 @@ export type Invitation = {
   revokedBy: string | null;
   resendCount: number;
   lastSentAt: string;
+  delivery: {
+    status: "QUEUED" | "SENT" | "FAILED" | "SKIPPED";
+    attempts: number;
+    lastAttemptAt: string | null;
+    sentAt: string | null;
+    lastError: string | null;
+  };
 };
+
+/** A send's delivery before its first attempt: QUEUED, or SKIPPED with `sendEmail: false`. */
+export function freshDelivery(status: "QUEUED" | "SKIPPED" = "QUEUED"): Invitation["delivery"] {
+  return { status, attempts: 0, lastAttemptAt: null, sentAt: null, lastError: null };
+}
 
 /** Create and resend return the invitation with its link, which nothing else ever shows. */
 export type InvitationWithLink = Invitation & { token: string; inviteUrl: string };
@@ -233,6 +245,7 @@ export function createdInvitation(
     revokedBy: null,
     resendCount: 0,
     lastSentAt: iso(at),
+    delivery: freshDelivery(),
     token: expect.stringMatching(LINK_SECRET),
     inviteUrl,
   };
@@ -267,6 +280,7 @@ export function resentInvitation(at: number, invitation: Invitation, inviteUrl: 
     expiresAt: iso(at + 7 * DAY),
     resendCount: 1,
     lastSentAt: iso(at),
+    delivery: freshDelivery(),
     token: expect.stringMatching(LINK_SECRET),
     inviteUrl,
   };
@@ -389,18 +403,25 @@ export const RANDOM_UUID_SQL = `lower(hex(randomblob(4)) || '-' || hex(randomblo
 /**
  * Seeds `count` PENDING invitations in one SQL statement (a recursive CTE), all created at
  * `createdAt` and due at `expiresAt`: fast enough for backlogs of thousands. Emails are unique
- * per call (`seed-<random>-<n>@example.com`).
+ * per call (`seed-<random>-<n>@example.com`). Their email is SKIPPED (nothing sends it) unless
+ * `delivery` says QUEUED.
  */
-export async function seedPending(org: string, count: number, createdAt: number, expiresAt: number) {
+export async function seedPending(
+  org: string,
+  count: number,
+  createdAt: number,
+  expiresAt: number,
+  delivery: "SKIPPED" | "QUEUED" = "SKIPPED",
+) {
   const prefix = `seed-${crypto.randomUUID().slice(0, 8)}-`;
   await env.DB.prepare(
     `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
-     INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at)
+     INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, accepted_at, delivery_status)
      SELECT ${RANDOM_UUID_SQL},
-            ?2, ?5 || n || '@example.com', 'VIEWER', 'PENDING', 'seeder', ?3, ?3, ?4, NULL
+            ?2, ?5 || n || '@example.com', 'VIEWER', 'PENDING', 'seeder', ?3, ?3, ?4, NULL, ?6
      FROM seq`,
   )
-    .bind(count, org, createdAt, expiresAt, prefix)
+    .bind(count, org, createdAt, expiresAt, prefix, delivery)
     .run();
 }
 
@@ -417,9 +438,6 @@ export type FaultLog = { statements: string[]; injected: string | undefined };
 export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
   const log: FaultLog = { statements: [], injected: undefined };
   const prepare = (target: D1Database | D1DatabaseSession, sql: string) => {
-    // The outbox publisher's statements run after the response (see test/events.test.ts for
-    // its failures): counted here, they would be faults no request could answer with a 500.
-    if (sql.includes('"invitation_events"')) return target.prepare(sql);
     const index = log.statements.push(sql) - 1;
     if (index !== failAt) return target.prepare(sql);
     log.injected = sql;
@@ -432,10 +450,7 @@ export function faultyD1(failAt?: number): { db: D1Database; log: FaultLog } {
   return { db, log };
 }
 
-/**
- * The tables a request writes, whole and in key order: for "a refused request changed nothing".
- * Events without their publication columns, which the publisher moves after any response.
- */
+/** The tables a request writes, whole and in key order: for "a refused request changed nothing". */
 export async function databaseSnapshot() {
   const [invitations, counts, statusCounts, inviterCounts, events, keys] = await env.DB.batch([
     env.DB.prepare("SELECT * FROM invitations ORDER BY id"),
@@ -444,9 +459,7 @@ export async function databaseSnapshot() {
     env.DB.prepare(
       "SELECT * FROM inviter_invitation_counts ORDER BY organization_id, invited_by, status, role",
     ),
-    env.DB.prepare(
-      "SELECT seq, id, type, organization_id, invitation_id, occurred_at, invitation FROM invitation_events ORDER BY seq",
-    ),
+    env.DB.prepare("SELECT * FROM invitation_events ORDER BY seq"),
     env.DB.prepare("SELECT * FROM idempotency_keys ORDER BY organization_id, key_hash"),
   ]);
   return {
@@ -459,7 +472,7 @@ export async function databaseSnapshot() {
   };
 }
 
-/** An outbox row as stored, with its invitation snapshot parsed. */
+/** An outbox row as stored, with its invitation snapshot parsed, and whether it is published. */
 export type StoredEvent = {
   seq: number;
   id: string;
@@ -468,39 +481,66 @@ export type StoredEvent = {
   invitation_id: string;
   occurred_at: number;
   invitation: Record<string, unknown>;
-  published_at: number | null;
-  claimed_until: number | null;
+  /** At or before the publisher's position: sent to the queue. */
+  published: boolean;
 };
 
 /** The organization's lifecycle events in the outbox, oldest first. */
 export async function storedEvents(org: string): Promise<StoredEvent[]> {
   const { results } = await env.DB.prepare(
-    "SELECT * FROM invitation_events WHERE organization_id = ? ORDER BY seq",
+    `SELECT *, seq <= (SELECT position FROM leases WHERE name = 'invitation_events') AS published
+     FROM invitation_events WHERE organization_id = ? ORDER BY seq`,
   )
     .bind(org)
-    .all<Omit<StoredEvent, "invitation"> & { invitation: string }>();
-  return results.map((row) => ({ ...row, invitation: JSON.parse(row.invitation) }));
+    .all<Omit<StoredEvent, "invitation" | "published"> & { invitation: string; published: number }>();
+  return results.map((row) => ({
+    ...row,
+    invitation: JSON.parse(row.invitation),
+    published: row.published === 1,
+  }));
 }
 
 /**
- * The real (unconsumed) INVITATION_EVENTS producer, recording the body of every message the
- * Worker hands it; `fail` makes it refuse instead, as an unavailable queue does.
+ * The real D1 binding, metered: `calls` counts the subrequests the Worker makes of it (a batch is
+ * one, as D1 bills it), `rowsRead` and `rowsWritten` add up D1's own `meta` (its billing units)
+ * over every statement. Drizzle reads some results with `raw()`, which has no meta: those are run
+ * with `all()` here and handed back as rows of values.
  */
-export function recordingQueue(options: { fail?: boolean } = {}) {
-  const sent: { id: string; type: string; organizationId: string; [key: string]: unknown }[] = [];
-  /** Sizes of the batches sent, in order. */
-  const batches: number[] = [];
-  const queue = {
-    async send(body: unknown, sendOptions?: QueueSendOptions) {
-      await queue.sendBatch([{ body, ...sendOptions }]);
+export function meteredD1() {
+  const stats = { calls: 0, rowsRead: 0, rowsWritten: 0 };
+  const add = (meta: D1Meta) => {
+    stats.rowsRead += meta.rows_read;
+    stats.rowsWritten += meta.rows_written;
+  };
+  const metered = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") return (...values: unknown[]) => metered(target.bind(...values));
+        if (property === "all" || property === "run" || property === "raw" || property === "first") {
+          return async (...args: unknown[]) => {
+            stats.calls += 1;
+            const result = await target.all();
+            add(result.meta);
+            if (property === "raw") return result.results.map((row) => Object.values(row as object));
+            if (property === "first") {
+              const first = result.results[0] as Record<string, unknown> | undefined;
+              return typeof args[0] === "string" ? (first?.[args[0]] ?? null) : (first ?? null);
+            }
+            return result;
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const db = overrideD1(env.DB, {
+    prepare: (target, sql) => metered(target.prepare(sql)),
+    batch: async (target, statements) => {
+      stats.calls += 1;
+      const results = await target.batch(statements);
+      for (const { meta } of results) add(meta);
+      return results;
     },
-    async sendBatch(messages: Iterable<MessageSendRequest>, batchOptions?: QueueSendBatchOptions) {
-      const list = [...messages];
-      if (options.fail) throw new Error("Queue send failed: simulated outage");
-      await env.INVITATION_EVENTS.sendBatch(list, batchOptions);
-      for (const message of list) sent.push(message.body as (typeof sent)[number]);
-      batches.push(list.length);
-    },
-  } as unknown as Queue;
-  return { queue, sent, batches };
+  });
+  return { db, stats };
 }

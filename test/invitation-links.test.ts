@@ -113,21 +113,38 @@ describe("invitation links", () => {
   });
 
   /** Creates an invitation to the invitee through a Worker configured with INVITE_URL_BASE `base`. */
-  function createWithBase(admin: Caller, base: string) {
-    return fetchWith({ INVITE_URL_BASE: base }, "/api/v1/invitations", {
+  function createWithBase(admin: Caller, base: string, publicUrl = env.PUBLIC_URL) {
+    return fetchWith({ INVITE_URL_BASE: base, PUBLIC_URL: publicUrl }, "/api/v1/invitations", {
       method: "POST",
       headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ email: INVITEE_EMAIL }),
     });
   }
 
-  it("points inviteUrl at this Worker's own preview when INVITE_URL_BASE is not set", async () => {
+  it("points inviteUrl at this Worker's own invitation page, at PUBLIC_URL, when INVITE_URL_BASE is not set", async () => {
     const res = await createWithBase(await caller(), "");
     expect(res.status).toBe(201);
     const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
-    expect(inviteUrl).toBe(`http://localhost/api/v1/invitations/lookup?token=${token}`);
-    const { pathname, search } = new URL(inviteUrl);
-    expect((await api(pathname + search)).status).toBe(200);
+    expect(env.PUBLIC_URL).toBe("https://invitations.example.com");
+    expect(inviteUrl).toBe(`https://invitations.example.com/invite?token=${token}`);
+    // The link's token is the invitation's: its preview opens.
+    expect((await api(`/api/v1/invitations/lookup?token=${token}`)).status).toBe(200);
+  });
+
+  it("points inviteUrl at the request's own origin + /invite when neither INVITE_URL_BASE nor PUBLIC_URL is set", async () => {
+    const res = await createWithBase(await caller(), "", "");
+    expect(res.status).toBe(201);
+    const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
+    expect(inviteUrl).toBe(`http://localhost/invite?token=${token}`);
+  });
+
+  it("answers 500, storing nothing, when PUBLIC_URL is not an origin", async () => {
+    const admin = await caller();
+    for (const publicUrl of ["https://invitations.example.com/app", "ftp://invitations.example.com"]) {
+      const res = await createWithBase(admin, "", publicUrl);
+      await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
+    }
+    expect(await storedRows(admin.org)).toEqual([]);
   });
 
   it("keeps a query INVITE_URL_BASE already has, and adds the token to it", async () => {

@@ -24,9 +24,9 @@ import {
 } from "./helpers";
 
 /*
- * Fields only the server sets. Create and accept have strict bodies: an unknown field is refused
- * with 400 VALIDATION_ERROR naming it, and nothing is written. Resend and revoke take no body at
- * all: whatever one says is never read, and they succeed with the server's own values. Either way
+ * Fields only the server sets. Create, accept and resend have strict bodies: an unknown field is
+ * refused with 400 VALIDATION_ERROR naming it, and nothing is written. Revoke takes no body at
+ * all: whatever one says is never read, and it succeeds with the server's own values. Either way
  * no client value reaches storage.
  */
 
@@ -95,6 +95,10 @@ const serverOnly: [string, (s: Scene) => unknown][] = [
   ["resend_count", () => 99],
   ["lastSentAt", () => "2000-01-01T00:00:00.000Z"],
   ["last_sent_at", () => Date.UTC(2000, 0, 1)],
+  ["delivery", () => ({ status: "SENT", attempts: 1, lastAttemptAt: null, sentAt: null, lastError: null })],
+  ["delivery_status", () => "SENT"],
+  ["inviterName", () => "Mallory"],
+  ["organization_name", () => "Evil Corp"],
 ];
 
 async function clientValues(s: Scene, keys: readonly string[]): Promise<Record<string, unknown>> {
@@ -181,7 +185,7 @@ const accept: Operation = {
 const resend: Operation = {
   name: "resend (POST /invitations/{id}/resend)",
   own: [],
-  strict: false,
+  strict: true,
   base: () => ({}),
   send: (s, body, query = "") =>
     post(`/api/v1/invitations/${s.target.id}/resend${query}`, s.admin.token, body),

@@ -7,13 +7,19 @@ type Operation = {
     string,
     { content?: Record<string, { schema: { $ref?: string } }>; headers?: Record<string, unknown> }
   >;
-  requestBody?: { required?: boolean };
+  requestBody?: { required?: boolean; content?: Record<string, { schema: { $ref?: string } }> };
   parameters?: { in: string; name: string }[];
 };
 type Document = {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: object }> };
+  components: {
+    securitySchemes: Record<string, unknown>;
+    schemas: Record<
+      string,
+      { properties?: Record<string, { $ref?: string; enum?: string[] }>; required?: string[] }
+    >;
+  };
 };
 
 describe("GET /openapi.json", () => {
@@ -132,6 +138,12 @@ describe("GET /openapi.json", () => {
       expect(Object.keys(success?.[1].headers ?? {})).toContain("Idempotent-Replayed");
     }
     const resend = doc.paths["/api/v1/invitations/{id}/resend"]?.post?.responses;
+    // Resend's body is optional, and holds only `sendEmail`.
+    const resendBody = doc.paths["/api/v1/invitations/{id}/resend"]?.post?.requestBody;
+    expect(resendBody?.required).toBe(false);
+    expect(resendBody?.content?.["application/json"]?.schema).toEqual({
+      $ref: "#/components/schemas/ResendInvitationBody",
+    });
     expect(Object.keys(resend?.["200"]?.headers ?? {})).toContain("Cache-Control");
     expect(Object.keys(doc.paths["/api/v1/invitations"]?.post?.responses["201"]?.headers ?? {})).toContain(
       "Cache-Control",
@@ -171,6 +183,7 @@ describe("the event contract in /openapi.json", () => {
       "invitation.revoked",
       "invitation.accepted",
       "invitation.expired",
+      "invitation.delivery_failed",
     ]);
     expect(JSON.stringify(event)).not.toMatch(/token|inviteUrl/);
   });
@@ -225,5 +238,34 @@ describe("GET /docs", () => {
     for (const path of ["/index.html", "/swagger-initializer.js", "/swagger-ui-bundle.js"]) {
       expect((await api(path)).status, path).toBe(404);
     }
+  });
+});
+
+describe("the email in /openapi.json", () => {
+  it("documents the Invitation's delivery, sendEmail on create, bulk items and resend, and its statuses", async () => {
+    const doc = await (await api("/openapi.json")).json<Document>();
+    const { schemas } = doc.components;
+    expect(schemas.Invitation?.properties?.delivery).toEqual({
+      $ref: "#/components/schemas/InvitationDelivery",
+    });
+    expect(schemas.Invitation?.required).toContain("delivery");
+    expect(Object.keys(schemas.InvitationDelivery?.properties ?? {}).sort()).toEqual([
+      "attempts",
+      "lastAttemptAt",
+      "lastError",
+      "sentAt",
+      "status",
+    ]);
+    expect(schemas.InvitationDelivery?.properties?.status?.enum).toEqual([
+      "QUEUED",
+      "SENT",
+      "FAILED",
+      "SKIPPED",
+    ]);
+    for (const body of ["CreateInvitationBody", "ResendInvitationBody"]) {
+      expect(Object.keys(schemas[body]?.properties ?? {}), body).toContain("sendEmail");
+      expect(schemas[body]?.required ?? [], body).not.toContain("sendEmail");
+    }
+    expect(Object.keys(schemas.ResendInvitationBody?.properties ?? {})).toEqual(["sendEmail"]);
   });
 });

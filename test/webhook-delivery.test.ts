@@ -2,9 +2,10 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { InvitationEvent } from "../src/events/events";
-import { retryDelaySeconds, signatureHeaders } from "../src/events/webhook";
+import { signatureHeaders } from "../src/events/webhook";
 import worker from "../src/index";
-import { caller, fetchWith, restoreAfterEach } from "./helpers";
+import { retryDelaySeconds } from "../src/lib/retry";
+import { caller, fetchWith, freshDelivery, restoreAfterEach } from "./helpers";
 
 /*
  * The consumer half: the Worker's `queue` handler delivering events to WEBHOOK_URL. The first
@@ -64,6 +65,7 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
       revokedBy: null,
       resendCount: 0,
       lastSentAt: at,
+      delivery: freshDelivery(),
     },
     ...overrides,
   };

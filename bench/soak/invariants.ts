@@ -153,16 +153,24 @@ export async function databaseInvariants(d1: LocalD1): Promise<Invariant[]> {
   return invariants;
 }
 
-/** Error lines the Worker wrote to wrangler dev's output. */
-function devLogErrors(devLog: string): string[] {
+/** Error lines the Worker wrote to wrangler dev's output: its own error lines, and the runtime's. */
+export function devLogErrors(devLog: string): string[] {
   try {
     return stripVTControlCharacters(readFileSync(devLog, "utf8"))
       .split("\n")
-      .filter((line) => line.includes('"level":"error"') || /\bUncaught\b|✘ \[ERROR\]/.test(line));
+      .filter(
+        (line) => line.includes('"level":"error"') || UNCAUGHT.test(line) || line.includes("✘ [ERROR]"),
+      );
   } catch {
     return [];
   }
 }
+
+/** An exception nothing caught (such as "Promise will never complete"), as workerd reports it. */
+const UNCAUGHT = /\buncaught\b/i;
+
+/** How many of `lines` report an uncaught exception. */
+export const uncaughtCount = (lines: string[]) => lines.filter((line) => UNCAUGHT.test(line)).length;
 
 const fromCheck = (name: string, check: Check, what: string): Invariant => ({
   name,
@@ -184,6 +192,12 @@ export function answerInvariants(devLog: string): Invariant[] {
       name: "no 5xx response",
       held: serverErrors === 0,
       numbers: `${serverErrors} of ${requests}; ${workerErrors.length} error lines in ${devLog}`,
+      examples: workerErrors.slice(0, 5).map((line) => line.slice(0, 400)),
+    },
+    {
+      name: "no uncaught error and no error line in the Worker's log",
+      held: workerErrors.length === 0,
+      numbers: `${uncaughtCount(workerErrors)} uncaught errors, ${workerErrors.length} error lines in all, in ${devLog}`,
       examples: workerErrors.slice(0, 5).map((line) => line.slice(0, 400)),
     },
     {

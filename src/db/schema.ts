@@ -10,6 +10,15 @@ export const STATUSES = ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED"] as const;
 export type Status = (typeof STATUSES)[number];
 
 /**
+ * Where the invitation email of the current send (create or resend) stands: QUEUED until the
+ * email consumer sends it (SENT) or gives up (FAILED); SKIPPED when the caller asked for no email
+ * (or the invitation stopped being pending before it went out). Apart from `status`: a delivery
+ * never changes the invitation's own state.
+ */
+export const DELIVERY_STATUSES = ["QUEUED", "SENT", "FAILED", "SKIPPED"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
  * One row per invitation. Timestamps are Unix epoch milliseconds so that operators can read and
  * compare them with plain SQL (`wrangler d1 execute`).
  * @see https://orm.drizzle.team/docs/indexes-constraints
@@ -44,6 +53,28 @@ export const invitations = sqliteTable(
      * it (before the column existed, or by hand) count from `created_at` (see `sentAt`).
      */
     lastSentAt: integer("last_sent_at"),
+    /**
+     * Names for the email, from the caller's token (`name`, `org_name`), sanitized and bounded
+     * (lib/display-name.ts). NULL when the token had none: the email then reads without them.
+     */
+    inviterName: text("inviter_name"),
+    organizationName: text("organization_name"),
+    /**
+     * The email of the current send (see src/email/). Rows from before email delivery existed,
+     * and rows inserted by hand, are SKIPPED: nothing emails them.
+     */
+    deliveryStatus: text("delivery_status", { enum: DELIVERY_STATUSES }).notNull().default("SKIPPED"),
+    /** Attempts of the current send; a resend starts again from 0. */
+    deliveryAttempts: integer("delivery_attempts").notNull().default(0),
+    deliveryLastAttemptAt: integer("delivery_last_attempt_at"),
+    deliverySentAt: integer("delivery_sent_at"),
+    /** Why the last attempt failed: the Email Service's error code, or one of ours (src/email/). */
+    deliveryLastError: text("delivery_last_error"),
+    /**
+     * Set while an attempt is in flight (claimed before env.EMAIL.send, cleared by its outcome):
+     * what makes the email go at most once per send when the queue redelivers.
+     */
+    deliveryClaimedUntil: integer("delivery_claimed_until"),
   },
   (t) => [
     // The list: one organization, newest first (SQLite walks the index backwards), ties broken by
@@ -172,6 +203,7 @@ export const EVENT_TYPES = [
   "invitation.revoked",
   "invitation.accepted",
   "invitation.expired",
+  "invitation.delivery_failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -196,19 +228,32 @@ export const invitationEvents = sqliteTable(
     occurredAt: integer("occurred_at").notNull(),
     /** The invitation as the change left it: a JSON object of its columns, without `token_hash`. */
     invitation: text("invitation", { mode: "json" }).notNull(),
-    /** When the queue accepted it; NULL until then. */
-    publishedAt: integer("published_at"),
-    /** A publisher holds the row until then, so two publishers do not send it twice. */
-    claimedUntil: integer("claimed_until"),
   },
   (t) => [
-    // Unpublished rows in publication order (the index's entries end with the rowid, `seq`), and
-    // published ones by age for the retention delete.
-    index("invitation_events_published_idx").on(t.publishedAt),
+    // The retention delete: events by age.
+    index("invitation_events_occurred_idx").on(t.occurredAt),
   ],
 );
 
 export type InvitationEventRow = typeof invitationEvents.$inferSelect;
+
+/**
+ * Leases: one row per background task that only one Worker may run at a time, with how far it has
+ * got. The outbox's publisher holds `invitation_events` while it reads, sends and records a round
+ * of events, so publishers (the jobs consumer, the cron) never read the same rows at once; its
+ * `position` is the highest `seq` published, so publishing writes nothing on the events
+ * themselves. A holder that dies lets its lease lapse at `held_until`. Rows are created by
+ * migration 0007.
+ */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  /** A random id per round; NULL when never held. */
+  holder: text("holder"),
+  /** Epoch ms; the lease is free from then on. */
+  heldUntil: integer("held_until").notNull(),
+  /** How far the task has got: for the outbox, every event up to this `seq` is published. */
+  position: integer("position").notNull().default(0),
+});
 
 /**
  * Requests made with an `Idempotency-Key` (create, bulk create, resend, revoke): one row per

@@ -1,6 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { EVENT_TYPES, type InvitationEventRow, type InvitationRow, ROLES, STATUSES } from "../db/schema";
-import { invitationWithStatus } from "../invitations/invitation-view";
+import { DELIVERY_STATUSES, EVENT_TYPES, type InvitationEventRow, ROLES, STATUSES } from "../db/schema";
+import { invitationWithStatus, type StoredInvitation } from "../invitations/invitation-view";
 import { InvitationSchema } from "../invitations/invitations.schemas";
 
 /**
@@ -15,15 +15,16 @@ export const InvitationEventSchema = z
     }),
     type: z.enum(EVENT_TYPES).openapi({
       description:
-        "`invitation.created`, `.resent`, `.revoked` and `.accepted` follow those operations. `invitation.expired` is emitted when the expiry is stored: by the cron sweep, or earlier when a new invitation or a resend to the same email records it.",
+        "`invitation.created`, `.resent`, `.revoked` and `.accepted` follow those operations. `invitation.expired` is emitted when the expiry is stored: by the cron sweep, or earlier when a new invitation or a resend to the same email records it. `invitation.delivery_failed`: the invitation email of the current send was given up (`invitation.delivery` says why); the invitation itself is unchanged.",
     }),
-    occurredAt: z.iso
-      .datetime()
-      .openapi({ description: "When the change happened (the invitation's `updatedAt`)." }),
+    occurredAt: z.iso.datetime().openapi({
+      description:
+        "When the change happened: the invitation's `updatedAt`; for `invitation.delivery_failed`, the delivery's `lastAttemptAt`.",
+    }),
     organizationId: z.uuid().openapi({ description: "The invitation's organization." }),
     invitation: InvitationSchema.openapi({
       description:
-        "The invitation right after the change, with its stored status (for `invitation.expired`, EXPIRED). The same fields as the API returns; no token or link.",
+        "The invitation right after the change, with its stored status (for `invitation.expired`, EXPIRED) and its email's `delivery` (QUEUED or SKIPPED on `.created` and `.resent`). The same fields as the API returns; no token or link.",
     }),
   })
   .openapi("InvitationEvent");
@@ -55,23 +56,33 @@ const StoredInvitationSchema = z.strictObject({
   revokedBy: z.string().nullable(),
   resendCount: z.number().int(),
   lastSentAt: Millis.nullable(),
-}) satisfies z.ZodType<Omit<InvitationRow, "tokenHash">>;
+  inviterName: z.string().nullable(),
+  organizationName: z.string().nullable(),
+  deliveryStatus: z.enum(DELIVERY_STATUSES),
+  deliveryAttempts: z.number().int(),
+  deliveryLastAttemptAt: Millis.nullable(),
+  deliverySentAt: Millis.nullable(),
+  deliveryLastError: z.string().nullable(),
+  deliveryClaimedUntil: Millis.nullable(),
+}) satisfies z.ZodType<StoredInvitation>;
 
 const EventTypeSchema = z.enum(EVENT_TYPES);
 
 /**
- * An outbox row as the event that is published. Throws when the row is not one (a drifted
- * trigger, a hand edit): the publisher sets such rows aside.
+ * An outbox row as the event that is published, with the invitation as stored (from which the
+ * publisher learns whether the change asks for an email). Throws when the row is not one (a
+ * drifted trigger, a hand edit): the publisher sets such rows aside.
  */
-export function toEvent(row: InvitationEventRow): InvitationEvent {
+export function toEvent(row: InvitationEventRow): { event: InvitationEvent; invitation: StoredInvitation } {
   const invitation = StoredInvitationSchema.parse(row.invitation);
-  return {
+  const event: InvitationEvent = {
     id: row.id,
     type: EventTypeSchema.parse(row.type),
     occurredAt: new Date(row.occurredAt).toISOString(),
     organizationId: row.organizationId,
     invitation: invitationWithStatus(invitation, invitation.status),
   };
+  return { event, invitation };
 }
 
 /** The headers each webhook delivery carries (Standard Webhooks). */
@@ -102,7 +113,7 @@ export function registerEventWebhook(registry: OpenAPIHono["openAPIRegistry"]) {
     tags: ["Events"],
     summary: "A lifecycle event",
     description:
-      "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.expired`) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",
+      "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.expired`, and `.delivery_failed` when its email is given up) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",
     request: {
       headers: WebhookHeadersSchema,
       body: { required: true, content: { "application/json": { schema: InvitationEventSchema } } },

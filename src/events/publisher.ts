@@ -1,144 +1,152 @@
 import { createMiddleware } from "hono/factory";
-import { createDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
+import type { InvitationEventRow } from "../db/schema";
 import type { AppEnv } from "../lib/app-env";
 import { describeError, type Logger, requestLogger } from "../lib/log";
+import { type EmailJob, type Job, PUBLISH_JOB } from "../lib/queue-messages";
 import { changedInvitations } from "../lib/request-changes";
 import { type InvitationEvent, toEvent } from "./events";
-import {
-  claimUnpublished,
-  markPublished,
-  PUBLISH_BATCH_SIZE,
-  releaseClaim,
-  setAside,
-} from "./outbox.repository";
+import { endRound, PUBLISH_BATCH_SIZE, releaseLease, startRound } from "./outbox.repository";
+
+/** Where the outbox goes: every event to INVITATION_EVENTS, and an email job per email to send. */
+export type PublishQueues = { events: Queue<InvitationEvent>; emails: Queue<EmailJob> };
+
+/** The Worker's queues, as the publisher takes them. */
+export function publishQueues(env: Env): PublishQueues {
+  return { events: env.INVITATION_EVENTS, emails: env.INVITATION_EMAILS };
+}
 
 export type PublishResult = {
   /** Events the queue accepted in this run. */
   published: number;
-  /** False when the run stopped at `maxRounds` or a send failed, with events possibly left. */
+  /** False when the run stopped at `maxRounds`, a failed send or a busy lease, with events possibly left. */
   complete: boolean;
   /** True when the queue refused a send: the events stay in the outbox for a later run. */
   failed: boolean;
+  /** True when another publisher held the lease: it is publishing, this run did nothing more. */
+  busy: boolean;
 };
 
 /**
- * Publishes unpublished events to the queue in `seq` order, up to PUBLISH_BATCH_SIZE per round:
- * claim a batch (held for CLAIM_MS, so a concurrent publisher takes other rows), send it with one
- * `sendBatch`, then mark it published. A failed send releases the claim at once and ends the run;
- * a publisher that dies between send and mark leaves its claim to expire, and the rows are sent
- * again. So delivery is at least once, never lost. A row that cannot be read as an event is
- * logged and held for SET_ASIDE_MS, so it does not block the rows behind it. Each round is two D1
- * queries and one queue send.
+ * A round's subrequests at most: start (lease and events, one batch), the events' `sendBatch`, the
+ * email jobs' `sendBatch`, end (position and lease).
+ */
+export const SUBREQUESTS_PER_ROUND = 4;
+
+/** The email job a published event asks for: created or resent with its email QUEUED. */
+function emailJobOf(row: InvitationEventRow, event: InvitationEvent, queued: boolean): EmailJob[] {
+  if (!queued || (event.type !== "invitation.created" && event.type !== "invitation.resent")) return [];
+  return [{ kind: "invitation-email", invitationId: row.invitationId, send: event.invitation.resendCount }];
+}
+
+/**
+ * Publishes the outbox's events after its position, in `seq` order, PUBLISH_BATCH_SIZE per
+ * round, up to `maxRounds` rounds. A round holds the outbox's lease (so two publishers never read
+ * the same events), reads the events, sends them to the events queue and, for each created or
+ * resent invitation whose email is QUEUED, an email job to the emails queue, then moves the
+ * position past them and gives the lease back. A failed send gives the lease back without moving
+ * the position: a later run sends the events again. A publisher that dies between send and record
+ * leaves its lease to lapse (LEASE_MS), and the next one sends the events again: delivery is at
+ * least once, never lost (and the email sender sends each email at most once whatever its queue
+ * holds). An outbox row that cannot be read as an event (a hand edit, a drifted trigger) is
+ * logged and passed over, so it does not block the events behind it.
  */
 export async function publishPending(
   db: Db,
-  queue: Queue<InvitationEvent>,
+  queues: PublishQueues,
   log: Logger,
   { maxRounds = 1 }: { maxRounds?: number } = {},
 ): Promise<PublishResult> {
   let published = 0;
+  const result = (more: Partial<PublishResult>) => ({
+    published,
+    complete: false,
+    failed: false,
+    busy: false,
+    ...more,
+  });
   for (let round = 0; round < maxRounds; round++) {
-    const now = Date.now();
-    const claimed = await claimUnpublished(db, now);
-    if (claimed.length === 0) return { published, complete: true, failed: false };
-    const events: { seq: number; body: InvitationEvent }[] = [];
+    const holder = crypto.randomUUID();
+    const rows = await startRound(db, holder, Date.now());
+    if (rows === undefined) return result({ busy: true });
+    const last = rows.at(-1);
+    if (last === undefined) return result({ complete: true });
+    const events: InvitationEvent[] = [];
+    const emails: EmailJob[] = [];
     const unreadable: number[] = [];
-    for (const row of claimed) {
+    for (const row of rows) {
       try {
-        events.push({ seq: row.seq, body: toEvent(row) });
+        const { event, invitation } = toEvent(row);
+        events.push(event);
+        emails.push(...emailJobOf(row, event, invitation.deliveryStatus === "QUEUED"));
       } catch {
         unreadable.push(row.seq);
       }
     }
     if (unreadable.length > 0) {
-      await setAside(db, unreadable, now);
-      log("error", "Outbox rows that are not valid events were set aside for a day", { seqs: unreadable });
+      log("error", "Outbox rows that are not valid events were passed over", { seqs: unreadable });
     }
-    const seqs = events.map((event) => event.seq);
-    if (events.length > 0) {
-      try {
-        await queue.sendBatch(events.map(({ body }) => ({ body, contentType: "json" })));
-      } catch (error) {
-        await releaseClaim(db, seqs);
-        log("warn", "Publishing invitation events failed; they stay in the outbox", {
-          events: seqs.length,
-          error: describeError(error),
-        });
-        return { published, complete: false, failed: true };
-      }
-      await markPublished(db, seqs, Date.now());
-      published += events.length;
-    }
-    if (claimed.length < PUBLISH_BATCH_SIZE) return { published, complete: true, failed: false };
-  }
-  return { published, complete: false, failed: false };
-}
-
-/**
- * A run's bounds. Rounds: each is two D1 queries and a queue send, and the run's work counts
- * against the invocation whose `waitUntil` holds it (50 subrequests on the free plan). Time: the
- * platform cancels `waitUntil` work 30 s after the response; a run still registered after
- * STALE_RUN_MS was cancelled, and the next write starts a new one.
- */
-export const MAX_RUN_ROUNDS = 5;
-export const MAX_RUN_MS = 15_000;
-const STALE_RUN_MS = 25_000;
-
-type Run = { done: Promise<void>; again: boolean; startedAt: number };
-
-/** Per isolate and queue: the publishing run in progress. */
-const runs = new WeakMap<Queue<InvitationEvent>, Run>();
-
-/**
- * Publishes the outbox from this isolate, one run at a time: a write that comes in while a run is
- * going asks it for one more round instead of starting its own, and waits for it. Under load, one
- * run's rounds carry the events of many requests, instead of every request claiming, sending and
- * marking on its own (three D1 writes each, on D1's single writer). A run stops after
- * MAX_RUN_ROUNDS rounds, MAX_RUN_MS, or a refused send; what it leaves, the next write or the cron
- * publishes.
- */
-export function publishSoon(db: Db, queue: Queue<InvitationEvent>, log: Logger): Promise<void> {
-  const current = runs.get(queue);
-  if (current && Date.now() - current.startedAt < STALE_RUN_MS) {
-    current.again = true;
-    return current.done;
-  }
-  const run: Run = { again: false, done: Promise.resolve(), startedAt: Date.now() };
-  run.done = (async () => {
     try {
-      let rounds = 0;
-      let result: PublishResult;
-      do {
-        run.again = false;
-        result = await publishPending(db, queue, log);
-        rounds += 1;
-      } while (
-        (run.again || !result.complete) &&
-        !result.failed &&
-        rounds < MAX_RUN_ROUNDS &&
-        Date.now() - run.startedAt < MAX_RUN_MS
-      );
+      await Promise.all([
+        events.length > 0 && queues.events.sendBatch(events.map((body) => ({ body, contentType: "json" }))),
+        emails.length > 0 && queues.emails.sendBatch(emails.map((body) => ({ body, contentType: "json" }))),
+      ]);
     } catch (error) {
-      log("error", "Publishing invitation events failed", { error: describeError(error) });
-    } finally {
-      // In the same turn as the loop's last check: no write can slip in between. A newer run may
-      // have replaced a stale one; that one stays.
-      if (runs.get(queue) === run) runs.delete(queue);
+      await releaseLease(db, holder);
+      log("warn", "Publishing invitation events failed; they stay in the outbox", {
+        events: events.length,
+        error: describeError(error),
+      });
+      return result({ failed: true });
     }
-  })();
-  runs.set(queue, run);
-  return run.done;
+    await endRound(db, holder, last.seq);
+    published += events.length;
+    if (rows.length < PUBLISH_BATCH_SIZE) return result({ complete: true });
+  }
+  return result({});
 }
 
 /**
- * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts),
- * publishes what the outbox holds, once the response has been sent (`waitUntil`): events reach
- * the queue within moments of their change, without delaying it. Requests that changed nothing
- * (reads, refusals, dry runs, replayed answers) cost no query here. What this misses (a failed
- * send, a Worker stopped half-way) the cron publishes.
+ * How long a "publish" job waits in the queue before it runs. While it waits, later writes in the
+ * same isolate need send none of their own: it starts after their changes committed.
+ */
+export const PUBLISH_JOB_DELAY_SECONDS = 1;
+
+/** Kept clear of the job's start, for clocks that disagree a little. */
+const PUBLISH_JOB_MARGIN_MS = 200;
+
+/** Per isolate and queue: until when the last "publish" job sent from here cannot have started. */
+const waitingJobs = new WeakMap<Queue<Job>, number>();
+
+/**
+ * Asks for the outbox to be published: a "publish" job on INVITATION_JOBS, run by the jobs
+ * consumer about PUBLISH_JOB_DELAY_SECONDS later. One job per isolate covers every write made
+ * while it waits, so under load an isolate sends about one a second, whatever its writes. Awaits
+ * only its own send; it never joins another request's work. A refused send is logged: the cron
+ * publishes what it would have.
+ */
+export async function requestPublish(queue: Queue<Job>, log: Logger): Promise<void> {
+  const now = Date.now();
+  if ((waitingJobs.get(queue) ?? 0) > now) return;
+  waitingJobs.set(queue, now + PUBLISH_JOB_DELAY_SECONDS * 1000 - PUBLISH_JOB_MARGIN_MS);
+  try {
+    await queue.send(PUBLISH_JOB, { contentType: "json", delaySeconds: PUBLISH_JOB_DELAY_SECONDS });
+  } catch (error) {
+    waitingJobs.delete(queue);
+    log("warn", "Requesting the outbox's publication failed; the cron will publish it", {
+      error: describeError(error),
+    });
+  }
+}
+
+/**
+ * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts), asks
+ * for the outbox to be published once the response has been sent (`waitUntil`): one queue send at
+ * most, no D1 query, whatever the outbox holds, so a request's cost is its own. Requests that
+ * changed nothing (reads, refusals, dry runs, replayed answers) send nothing.
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if (!changedInvitations(c)) return;
-  c.executionCtx.waitUntil(publishSoon(createDb(c.env.DB), c.env.INVITATION_EVENTS, requestLogger(c)));
+  c.executionCtx.waitUntil(requestPublish(c.env.INVITATION_JOBS, requestLogger(c)));
 });

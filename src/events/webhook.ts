@@ -1,18 +1,11 @@
 import { decodeBase64, encodeBase64 } from "hono/utils/encode";
 import { readWebhookConfig, type WebhookConfig } from "../lib/config";
 import { describeError, type Logger } from "../lib/log";
+import { retryDelaySeconds } from "../lib/retry";
 import type { InvitationEvent } from "./events";
 
 /** How long one delivery may take before it counts as failed and is retried. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
-
-/**
- * Seconds before the next try of a message whose `attempts`-th delivery failed: `first` (the
- * WEBHOOK_RETRY_DELAY_SECONDS var, 30 by default), doubling with each attempt, at most an hour.
- */
-export function retryDelaySeconds(attempts: number, first: number): number {
-  return Math.min(first * 2 ** Math.max(0, attempts - 1), 3600);
-}
 
 /** Deliveries in flight at once: a Worker invocation keeps at most six connections open. */
 export const DELIVERY_CONCURRENCY = 6;

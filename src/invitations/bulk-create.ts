@@ -1,7 +1,7 @@
 import type { Db } from "../db/client";
 import type { InvitationRow, Role } from "../db/schema";
 import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
-import * as repository from "./invitations.repository";
+import * as repository from "./bulk.repository";
 import {
   type BulkCreateResult,
   CreateInvitationBodySchema,
@@ -21,8 +21,8 @@ export const BULK_ITEM_ERRORS = {
   alreadyPending: itemError("CONFLICT"),
 };
 
-/** An item that may be created: its position, role and lifetime, keyed by its stored address. */
-export type BulkCandidate = { index: number; role: Role; lifetimeMs: number };
+/** An item that may be created: its position, role, lifetime and email switch, keyed by its stored address. */
+export type BulkCandidate = { index: number; role: Role; lifetimeMs: number; sendEmail: boolean };
 
 /**
  * Classifies a bulk create's items before anything is written: each is parsed as a single
@@ -45,27 +45,26 @@ export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: 
       results[index] = { index, email, outcome: "invalid", error: BULK_ITEM_ERRORS.invalid(details) };
       return;
     }
-    const { email, role, expiresInDays } = parsed.data;
+    const { email, role, expiresInDays, sendEmail } = parsed.data;
     const first = candidates.get(email);
     if (first) {
       results[index] = { index, email, outcome: "duplicate", error: BULK_ITEM_ERRORS.duplicate(first.index) };
       return;
     }
     const lifetimeMs = expiresInDays === undefined ? defaultLifetimeMs : expiresInDays * 86_400_000;
-    candidates.set(email, { index, role, lifetimeMs });
+    candidates.set(email, { index, role, lifetimeMs, sendEmail });
   });
   return { results, candidates };
 }
 
 export type BulkCreateInput = {
-  organizationId: string;
-  invitedBy: string;
+  /** What every created row shares: organization, caller, time, the names for the email. */
+  common: repository.BulkCommon;
   items: readonly unknown[];
   dryRun: boolean;
   defaultLifetimeMs: number;
-  now: number;
-  /** A fresh link secret and its stored digest. */
-  newLink: () => Promise<{ token: string; tokenHash: string }>;
+  /** A new invitation's link secret and its stored digest. */
+  newLink: (id: string) => Promise<{ token: string; tokenHash: string }>;
   /** A created row as the answer shows it, with its link. */
   withLink: (row: InvitationRow, token: string) => InvitationWithLink;
 };
@@ -76,7 +75,8 @@ export type BulkCreateInput = {
  * item and the counts. Returns the created rows too, for the audit log.
  */
 export async function bulkCreate(db: Db, input: BulkCreateInput) {
-  const { organizationId, invitedBy, items, dryRun, now } = input;
+  const { common, items, dryRun } = input;
+  const { organizationId, now } = common;
   const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs);
   let created: InvitationRow[] = [];
 
@@ -90,12 +90,13 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
   } else {
     const links = new Map<string, string>();
     const rows: repository.NewBulkInvitation[] = [];
-    for (const [email, { role, lifetimeMs }] of candidates) {
-      const { token, tokenHash } = await input.newLink();
+    for (const [email, { role, lifetimeMs, sendEmail }] of candidates) {
+      const id = crypto.randomUUID();
+      const { token, tokenHash } = await input.newLink(id);
       links.set(email, token);
-      rows.push({ id: crypto.randomUUID(), email, role, tokenHash, expiresAt: now + lifetimeMs });
+      rows.push({ id, email, role, tokenHash, expiresAt: now + lifetimeMs, sendEmail });
     }
-    created = await repository.insertInvitations(db, { organizationId, invitedBy, now }, rows);
+    created = await repository.insertInvitations(db, common, rows);
     const byEmail = new Map(created.map((row) => [row.email, row]));
     for (const [email, { index }] of candidates) {
       const row = byEmail.get(email);

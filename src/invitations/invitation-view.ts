@@ -1,12 +1,27 @@
 import type { InvitationRow, Status } from "../db/schema";
+import type { Delivery } from "./delivery.schemas";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
 import type { Invitation } from "./invitations.schemas";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
+/** The stored columns an Invitation is made of (an event's snapshot has them too). */
+export type StoredInvitation = Omit<InvitationRow, "tokenHash">;
+
+/** The current send's email, as the API shows it. */
+function deliveryOf(row: StoredInvitation): Delivery {
+  return {
+    status: row.deliveryStatus,
+    attempts: row.deliveryAttempts,
+    lastAttemptAt: isoOrNull(row.deliveryLastAttemptAt),
+    sentAt: isoOrNull(row.deliverySentAt),
+    lastError: row.deliveryLastError,
+  };
+}
+
 /** A stored row as the API's Invitation, reported with `status`. */
-export function invitationWithStatus(row: Omit<InvitationRow, "tokenHash">, status: Status): Invitation {
+export function invitationWithStatus(row: StoredInvitation, status: Status): Invitation {
   return {
     id: row.id,
     organizationId: row.organizationId,
@@ -23,6 +38,7 @@ export function invitationWithStatus(row: Omit<InvitationRow, "tokenHash">, stat
     revokedBy: row.revokedBy,
     resendCount: row.resendCount,
     lastSentAt: iso(sentAtOf(row)),
+    delivery: deliveryOf(row),
   };
 }
 

@@ -9,7 +9,7 @@ import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
 import { bulkCreate } from "./bulk-create";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
-import { hashInvitationToken, inviteUrl, newInvitationToken } from "./invitation-token";
+import { hashInvitationToken, invitationLink, inviteUrl, linkBaseFor } from "./invitation-token";
 import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
@@ -27,29 +27,30 @@ function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
   requestLogger(c)("info", message, fields);
 }
 
-/** The preview's path, where links point when no INVITE_URL_BASE is configured. */
-const LOOKUP_PATH = "/api/v1/invitations/lookup";
-
 function toPreview(row: InvitationRow, now: number): InvitationPreview {
   const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
   return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
 }
 
-/** A fresh link secret and the digest that is all the database keeps of it. */
-async function newLink() {
-  const token = newInvitationToken();
-  return { token, tokenHash: await hashInvitationToken(token) };
-}
-
 /**
  * The invitation with its link, as create, bulk create and resend return it (each answers with
  * `Cache-Control: no-store`, so no cache on the way keeps the link). Without a configured
- * INVITE_URL_BASE the link opens this Worker's own preview.
+ * INVITE_URL_BASE the link opens this Worker's own invitation page (PUBLIC_URL, or this request's
+ * origin, + /invite): the link the email carries too.
  */
 function withLink(c: Context<AppEnv>, row: InvitationRow, token: string, now: number) {
-  const base = readConfig(c.env).inviteUrlBase ?? new URL(LOOKUP_PATH, c.req.url).href;
+  const base = linkBaseFor(readConfig(c.env), c.req.url);
   return { ...toInvitation(row, now), token, inviteUrl: inviteUrl(base, token) };
 }
+
+/** The names the caller's token gave for the email, as stored (null when absent). */
+function namesOf(c: Context<AppEnv>) {
+  const { name, organizationName } = c.get("principal");
+  return { inviterName: name ?? null, organizationName: organizationName ?? null };
+}
+
+/** Tries of a resend whose send number moved under it (a concurrent resend, a stale replica). */
+const RESEND_TRIES = 3;
 
 export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv> = async (c) => {
   const { page = 1, limit, cursor, status, email, role, invitedBy, sort } = c.req.valid("query");
@@ -96,16 +97,17 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
 
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
-    const { email, role, expiresInDays } = c.req.valid("json");
+    const { email, role, expiresInDays, sendEmail } = c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
-    const lifetimeMs =
-      expiresInDays === undefined ? readConfig(c.env).invitationTtlMs : expiresInDays * 86_400_000;
-    const { token, tokenHash } = await newLink();
+    const config = readConfig(c.env);
+    const lifetimeMs = expiresInDays === undefined ? config.invitationTtlMs : expiresInDays * 86_400_000;
+    const id = crypto.randomUUID();
+    const { token, tokenHash } = await invitationLink(config, id, 0);
     const now = Date.now();
     let row: InvitationRow;
     try {
       row = await repository.insertInvitation(c.get("db"), {
-        id: crypto.randomUUID(),
+        id,
         organizationId,
         email,
         role,
@@ -113,6 +115,8 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
         tokenHash,
         now,
         expiresAt: now + lifetimeMs,
+        sendEmail,
+        ...namesOf(c),
       });
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -133,15 +137,14 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
   idempotent(c, c.req.valid("json"), async () => {
     const { invitations: items, dryRun } = c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
+    const config = readConfig(c.env);
     const now = Date.now();
     const { body, created } = await bulkCreate(c.get("db"), {
-      organizationId,
-      invitedBy: userId,
+      common: { organizationId, invitedBy: userId, now, ...namesOf(c) },
       items,
       dryRun,
-      defaultLifetimeMs: readConfig(c.env).invitationTtlMs,
-      now,
-      newLink,
+      defaultLifetimeMs: config.invitationTtlMs,
+      newLink: (id) => invitationLink(config, id, 0),
       withLink: (row, token) => withLink(c, row, token, now),
     });
     if (created.length > 0) {
@@ -172,51 +175,71 @@ export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppE
     return c.json({ message: "Invitation revoked" }, 200);
   });
 
-export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = (c) =>
-  idempotent(c, c.req.valid("param"), async () => {
+export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppEnv> = (c) => {
+  const { sendEmail } = c.req.valid("json");
+  // A resend without `sendEmail: false` is the same request as before the body existed.
+  const request = { ...c.req.valid("param"), ...(sendEmail === false && { sendEmail }) };
+  return idempotent(c, request, async () => {
     const { id } = c.req.valid("param");
     const { organizationId, userId } = c.get("principal");
-    const { resendCooldownMs: cooldownMs } = readConfig(c.env);
-    const { token, tokenHash } = await newLink();
-    const now = Date.now();
-    let result: repository.WriteResult;
-    try {
-      result = await repository.resendInvitation(c.get("db"), {
-        organizationId,
-        id,
-        tokenHash,
-        now,
-        cooldownMs,
-      });
-    } catch (error) {
-      if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
-      throw error;
+    const config = readConfig(c.env);
+    const db = c.get("db");
+    // The new link is derived from the next send number, so the row's current one comes first.
+    let current = await repository.findInvitation(db, organizationId, id);
+    let now = Date.now();
+    for (let tries = 0; current && tries < RESEND_TRIES; tries++) {
+      const send = current.resendCount + 1;
+      const { token, tokenHash } = await invitationLink(config, id, send);
+      now = Date.now();
+      let result: repository.WriteResult;
+      try {
+        result = await repository.resendInvitation(db, {
+          organizationId,
+          id,
+          send,
+          tokenHash,
+          now,
+          cooldownMs: config.resendCooldownMs,
+          sendEmail: sendEmail !== false,
+          organizationName: namesOf(c).organizationName,
+        });
+      } catch (error) {
+        if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
+        throw error;
+      }
+      if (result.changed) {
+        audit(c, "Invitation resent", {
+          invitationId: result.changed.id,
+          organizationId,
+          actor: userId,
+          resendCount: result.changed.resendCount,
+        });
+        c.header("Cache-Control", "no-store");
+        return c.json(withLink(c, result.changed, token, now), 200);
+      }
+      const moved = result.current?.resendCount !== current.resendCount;
+      current = result.current;
+      if (!moved) break;
     }
-    if (result.changed) {
-      audit(c, "Invitation resent", {
-        invitationId: result.changed.id,
-        organizationId,
-        actor: userId,
-        resendCount: result.changed.resendCount,
-      });
-      c.header("Cache-Control", "no-store");
-      return c.json(withLink(c, result.changed, token, now), 200);
-    }
-
-    const { current } = result;
-    if (!current) throw new ApiError("INVITATION_NOT_FOUND");
-    const status = effectiveStatus(current, now);
-    if (status === "ACCEPTED" || status === "REVOKED") {
-      throw new ApiError("INVITATION_NOT_RESENDABLE", {
-        message: `Only a pending or expired invitation can be resent; this one is ${status}`,
-      });
-    }
-    const retryAfter = Math.max(1, Math.ceil((sentAtOf(current) + cooldownMs - now) / 1000));
-    throw new ApiError("RATE_LIMITED", {
-      message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
-      headers: { "Retry-After": String(retryAfter) },
-    });
+    throw resendRefusal(current, now, config.resendCooldownMs);
   });
+};
+
+/** Why an invitation was not resent, as the row stands: gone, not resendable, or sent too recently. */
+function resendRefusal(current: InvitationRow | undefined, now: number, cooldownMs: number): ApiError {
+  if (!current) return new ApiError("INVITATION_NOT_FOUND");
+  const status = effectiveStatus(current, now);
+  if (status === "ACCEPTED" || status === "REVOKED") {
+    return new ApiError("INVITATION_NOT_RESENDABLE", {
+      message: `Only a pending or expired invitation can be resent; this one is ${status}`,
+    });
+  }
+  const retryAfter = Math.max(1, Math.ceil((sentAtOf(current) + cooldownMs - now) / 1000));
+  return new ApiError("RATE_LIMITED", {
+    message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
+    headers: { "Retry-After": String(retryAfter) },
+  });
+}
 
 export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppEnv> = async (c) => {
   const { token } = c.req.valid("query");

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InvitationRow, invitations, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
@@ -7,7 +7,8 @@ import { isDue, isLive, sentAt } from "./invitation-status";
  * The invitations table's queries, and nothing else: every read and write of `invitations`, each
  * scoped to an organization (or to a link's token), each one round trip. One cohesive thing,
  * over 300 lines for its comments on what each statement guarantees. The rules the queries use
- * are in invitation-status.ts; the list's queries are in list-query.ts.
+ * are in invitation-status.ts, the list's queries in list-query.ts, a bulk create's statements in
+ * bulk.repository.ts, the email's bookkeeping in src/email/delivery.repository.ts.
  */
 
 /** One invitation of the organization, or undefined (also for another organization's id). */
@@ -34,7 +35,15 @@ export type NewInvitation = {
   tokenHash: string;
   now: number;
   expiresAt: number;
+  /** False: no email (delivery SKIPPED); otherwise QUEUED for the email sender. */
+  sendEmail: boolean;
+  /** The names the email shows, from the caller's token; null when it had none. */
+  inviterName: string | null;
+  organizationName: string | null;
 };
+
+/** A new send's delivery: queued for the email sender, or skipped. */
+export const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
 
 /**
  * Inserts a PENDING invitation. In the same atomic batch, a past-due PENDING invitation to the
@@ -68,103 +77,15 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         expiresAt: input.expiresAt,
         tokenHash: input.tokenHash,
         lastSentAt: input.now,
+        inviterName: input.inviterName,
+        organizationName: input.organizationName,
+        deliveryStatus: deliveryOf(input.sendEmail),
       })
       .returning(),
   ]);
   const row = inserted[0];
   if (!row) throw new Error("Insert returned no row");
   return row;
-}
-
-/** One invitation of a bulk insert: what differs between the rows (the rest is the request's). */
-export type NewBulkInvitation = Pick<NewInvitation, "id" | "email" | "role" | "tokenHash" | "expiresAt">;
-
-/**
- * Inserts many PENDING invitations of one organization in one round trip of two statements,
- * whatever their number: the rows travel as one bound JSON parameter (D1 allows 100 per
- * statement, and a row has 11 values), which the INSERT reads back with `json_each`. As for a
- * single create, past-due PENDING invitations to the same addresses are first recorded as
- * EXPIRED. An address that already has a live PENDING invitation is skipped by the database itself
- * (ON CONFLICT DO NOTHING on the one-pending-per-email index, so a racing create cannot slip in
- * between a check and the write); the rows returned are the ones created. `items` must not repeat
- * an address.
- */
-export async function insertInvitations(
-  db: Db,
-  common: { organizationId: string; invitedBy: string; now: number },
-  items: readonly NewBulkInvitation[],
-): Promise<InvitationRow[]> {
-  if (items.length === 0) return [];
-  const { organizationId, invitedBy, now } = common;
-  const rows = JSON.stringify(
-    items.map((item) => [item.id, item.email, item.role, item.tokenHash, item.expiresAt]),
-  );
-  const field = (index: number) => sql`value ->> ${sql.raw(String(index))}`;
-  // Every column, in the table's order, as the SELECT must give them; a new column fails to compile here.
-  const values: Record<keyof typeof invitations.$inferSelect, SQL> = {
-    id: field(0),
-    organizationId: sql`${organizationId}`,
-    email: field(1),
-    role: field(2),
-    status: sql`'PENDING'`,
-    invitedBy: sql`${invitedBy}`,
-    createdAt: sql`${now}`,
-    updatedAt: sql`${now}`,
-    expiresAt: field(4),
-    acceptedAt: sql`NULL`,
-    acceptedBy: sql`NULL`,
-    revokedAt: sql`NULL`,
-    revokedBy: sql`NULL`,
-    tokenHash: field(3),
-    resendCount: sql`0`,
-    lastSentAt: sql`${now}`,
-  };
-  const columns = Object.keys(getTableColumns(invitations)) as (keyof typeof values)[];
-  const [, inserted] = await db.batch([
-    db
-      .update(invitations)
-      .set({ status: "EXPIRED", updatedAt: now })
-      .where(
-        and(
-          eq(invitations.organizationId, organizationId),
-          inArray(invitations.email, sql`(SELECT value ->> 1 FROM json_each(${rows}))`),
-          isDue(now),
-        ),
-      ),
-    db
-      .insert(invitations)
-      // `WHERE true`: SQLite's rule for an upsert on INSERT ... SELECT, which would otherwise be ambiguous.
-      .select(
-        sql`SELECT ${sql.join(
-          columns.map((column) => values[column]),
-          sql`, `,
-        )} FROM json_each(${rows}) WHERE true`,
-      )
-      .onConflictDoNothing()
-      .returning(),
-  ]);
-  return inserted;
-}
-
-/** Which of `emails` have a live PENDING invitation in the organization: what a dry run reports. */
-export async function livePendingEmails(
-  db: Db,
-  organizationId: string,
-  emails: readonly string[],
-  now: number,
-): Promise<Set<string>> {
-  if (emails.length === 0) return new Set();
-  const rows = await db
-    .select({ email: invitations.email })
-    .from(invitations)
-    .where(
-      and(
-        eq(invitations.organizationId, organizationId),
-        inArray(invitations.email, sql`(SELECT value FROM json_each(${JSON.stringify(emails)}))`),
-        isLive(now),
-      ),
-    );
-  return new Set(rows.map((row) => row.email));
 }
 
 export type RevokeOutcome = "revoked" | "not_revocable" | "not_found";
@@ -208,19 +129,25 @@ function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteR
 export type Resend = {
   organizationId: string;
   id: string;
+  /** The new send number: the resend_count the row had, plus one. The link is derived from it. */
+  send: number;
   tokenHash: string;
   now: number;
   cooldownMs: number;
+  sendEmail: boolean;
+  /** The organization's name from the caller's token, when it has one; else the stored one stays. */
+  organizationName: string | null;
 };
 
 /**
  * Issues a new link for a PENDING or EXPIRED invitation whose last send is at least `cooldownMs`
- * old: the new token's digest replaces the old one (so the old link stops working), the status
- * becomes PENDING, and `expires_at` moves to now plus the invitation's lifetime (the time its
- * last link had). All in one atomic batch that first records a due PENDING invitation to the same
- * address as EXPIRED, as create does; a live one elsewhere makes the batch fail with
- * SQLITE_CONSTRAINT_UNIQUE (409). When nothing is resent, nothing is written and the row as it
- * stands tells why.
+ * old and whose send number is still `send - 1` (the link was derived for `send`): the new token's
+ * digest replaces the old one (so the old link stops working), the status becomes PENDING,
+ * `expires_at` moves to now plus the invitation's lifetime (the time its last link had), and the
+ * email starts afresh (QUEUED, or SKIPPED). All in one atomic batch that first records a due
+ * PENDING invitation to the same address as EXPIRED, as create does; a live one elsewhere makes
+ * the batch fail with SQLITE_CONSTRAINT_UNIQUE (409). When nothing is resent, nothing is written
+ * and the row as it stands tells why (a concurrent resend moved the send number, say).
  */
 export async function resendInvitation(db: Db, input: Resend): Promise<WriteResult> {
   const { organizationId, id, tokenHash, now, cooldownMs } = input;
@@ -229,6 +156,7 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     inOrganization,
     inArray(invitations.status, ["PENDING", "EXPIRED"]),
     lte(sentAt, now - cooldownMs),
+    eq(invitations.resendCount, input.send - 1),
   );
   const [, resent, current] = await db.batch([
     db
@@ -252,8 +180,15 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
         // SQLite evaluates every SET expression on the row as it was.
         expiresAt: sql`${now} + ${invitations.expiresAt} - ${sentAt}`,
         lastSentAt: now,
-        resendCount: sql`${invitations.resendCount} + 1`,
+        resendCount: input.send,
         updatedAt: now,
+        organizationName: input.organizationName ?? sql`${invitations.organizationName}`,
+        deliveryStatus: deliveryOf(input.sendEmail),
+        deliveryAttempts: 0,
+        deliveryLastAttemptAt: null,
+        deliverySentAt: null,
+        deliveryLastError: null,
+        deliveryClaimedUntil: null,
       })
       .where(resendable)
       .returning(),

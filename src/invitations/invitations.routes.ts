@@ -3,6 +3,7 @@ import type { Role } from "../db/schema";
 import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
 import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
+import { emptyBodyIsNoBody } from "../lib/empty-body";
 import {
   commonErrors,
   type ErrorEntry,
@@ -12,6 +13,7 @@ import {
   rateLimitedError,
 } from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
+import { ResendInvitationBodySchema } from "./delivery.schemas";
 import {
   AcceptInvitationBodySchema,
   BulkCreateInvitationsBodySchema,
@@ -105,7 +107,7 @@ export const createInvitation = createRoute({
   security,
   summary: "Create an invitation",
   description:
-    "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The response carries the invitation link (`token`, `inviteUrl`) for your mailer: this and a resend are the only times it is shown. The service sends no mail itself. Role: ORG_ADMIN.",
+    "Invites an email address to the caller's organization. The new invitation is PENDING and expires after `expiresInDays`, or the configured lifetime. At most one PENDING invitation exists per organization and email (case-insensitive); an expired one does not count. The service emails the invitee the link (off the request: `delivery` says how it went; `sendEmail: false` skips it), with the inviter's and the organization's names when the caller's token carries `name` and `org_name`. The response carries the link (`token`, `inviteUrl`) too: this and a resend are the only times it is shown. Role: ORG_ADMIN.",
   middleware: members("ORG_ADMIN"),
   request: {
     headers: IdempotentRequestHeadersSchema,
@@ -122,7 +124,7 @@ export const createInvitation = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: invalid email, role or expiresInDays, an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
+        "VALIDATION_ERROR: invalid email, role, expiresInDays or sendEmail, an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
@@ -223,9 +225,17 @@ export const resendInvitation = createRoute({
   security,
   summary: "Resend an invitation",
   description:
-    "Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation's lifetime, `resendCount` goes up by one and `lastSentAt` is now. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). No request body. Role: ORG_ADMIN.",
-  middleware: members("ORG_ADMIN"),
-  request: { params: InvitationIdPathSchema, headers: IdempotentRequestHeadersSchema },
+    'Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation\'s lifetime, `resendCount` goes up by one and `lastSentAt` is now. The new link is emailed (a fresh `delivery`, whatever became of the last one) unless the optional body says `{ "sendEmail": false }`; no body, or an empty one, emails it. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). Role: ORG_ADMIN.',
+  middleware: [...members("ORG_ADMIN"), emptyBodyIsNoBody],
+  request: {
+    params: InvitationIdPathSchema,
+    headers: IdempotentRequestHeadersSchema,
+    body: {
+      required: false,
+      description: "Optional, as `application/json`; unknown fields are refused.",
+      content: { "application/json": { schema: ResendInvitationBodySchema } },
+    },
+  },
   responses: {
     200: answer(
       "The invitation with its new link.",
@@ -235,7 +245,7 @@ export const resendInvitation = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: the id is not a UUID, or a malformed bookmark or Idempotency-Key.",
+        "VALIDATION_ERROR: the id is not a UUID, a malformed bookmark or Idempotency-Key, or a body that is not a JSON object with at most a boolean `sendEmail`.",
       ],
       ...commonErrors,
       notInOrganization,
@@ -249,7 +259,7 @@ export const resendInvitation = createRoute({
         "RATE_LIMITED",
         "RATE_LIMITED: the invitation was sent less than `RESEND_COOLDOWN_SECONDS` ago; `Retry-After` says how many seconds remain.",
       ],
-      bodyTooLarge,
+      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
     ),
   },
 });

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
+import { DeliverySchema, SendEmailSchema } from "./delivery.schemas";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 
 /*
@@ -54,6 +55,7 @@ export const InvitationSchema = z
     lastSentAt: Timestamp.openapi({
       description: "When the current link was issued: `createdAt`, then the time of the latest resend.",
     }),
+    delivery: DeliverySchema,
   })
   .openapi("Invitation", {
     example: {
@@ -72,6 +74,13 @@ export const InvitationSchema = z
       revokedBy: null,
       resendCount: 0,
       lastSentAt: "2019-08-24T14:15:22.000Z",
+      delivery: {
+        status: "SENT",
+        attempts: 1,
+        lastAttemptAt: "2019-08-24T14:15:23.000Z",
+        sentAt: "2019-08-24T14:15:24.000Z",
+        lastError: null,
+      },
     },
   });
 
@@ -89,10 +98,11 @@ const InvitationToken = z.string().regex(INVITATION_TOKEN_PATTERN, "Invalid invi
 export const InvitationWithLinkSchema = InvitationSchema.extend({
   token: InvitationToken.openapi({
     description:
-      "The link's secret (256 bits), returned only here: on create and on resend. Stored only as a SHA-256 digest; never in a list, a get or a log. A resend replaces it.",
+      "The link's secret (256 bits), returned only here: on create and on resend, and emailed to the invitee unless `sendEmail` is false. Derived with a server secret from the invitation and its send number, never stored (only its SHA-256 digest is); never in a list, a get, an event or a log. A resend replaces it.",
   }),
   inviteUrl: z.url().openapi({
-    description: "`INVITE_URL_BASE` with `?token=...`: the link to send the invitee.",
+    description:
+      "The link the invitee opens: `INVITE_URL_BASE` with `?token=...`, or, when that is not set, this service's own invitation page (`PUBLIC_URL` + `/invite?token=...`). The emailed link is the same.",
     example: "https://app.example.com/invitations/accept?token=q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
   }),
 }).openapi("InvitationWithLink");
@@ -137,6 +147,7 @@ export const CreateInvitationBodySchema = z
         "Days until the invitation expires, 1 to 30. Defaults to the configured lifetime (`INVITATION_TTL_SECONDS`, 7 days). A resend gives the invitation the same lifetime again.",
       example: 7,
     }),
+    sendEmail: SendEmailSchema,
   })
   .openapi("CreateInvitationBody");
 
@@ -155,7 +166,7 @@ export const BulkCreateInvitationsBodySchema = z
       .min(1)
       .max(BULK_MAX_ITEMS)
       .openapi({
-        description: `1 to ${BULK_MAX_ITEMS} invitations, each as the body of a single create (\`email\`, optional \`role\` and \`expiresInDays\`). An item that is not valid does not fail the request: its result says why.`,
+        description: `1 to ${BULK_MAX_ITEMS} invitations, each as the body of a single create (\`email\`, optional \`role\`, \`expiresInDays\` and \`sendEmail\`). An item that is not valid does not fail the request: its result says why.`,
         items: { $ref: "#/components/schemas/CreateInvitationBody" },
         example: [{ email: "ada@example.com", role: "OPERATOR" }, { email: "grace@example.com" }],
       }),

@@ -15,6 +15,12 @@ export type Principal = {
   /** Token `org_id`: every query is scoped to it. */
   organizationId: string;
   role: Role;
+  /**
+   * Token `name` and `org_name`, when present: the names an invitation email shows, sanitized
+   * and bounded (display-name.ts). Optional claims; a token without them is as good.
+   */
+  name?: string;
+  organizationName?: string;
 };
 
 /** The caller of `POST /invitations/accept`: any signed-in user, with no organization needed. */

@@ -4,6 +4,7 @@ import { decode, verify } from "hono/jwt";
 import { ROLES, type Role } from "../db/schema";
 import type { AppEnv } from "./app-env";
 import { type Config, readConfig } from "./config";
+import { toDisplayName } from "./display-name";
 import { normalizeEmail } from "./email-address";
 import { ApiError } from "./errors";
 import { JWKS_ALGORITHMS, JwksCache } from "./jwks";
@@ -20,6 +21,10 @@ const MemberClaims = BaseClaims.extend({
   // Any 8-4-4-4-12 hex id: identity providers do not all mint RFC 9562 version/variant bits.
   org_id: z.guid(),
   role: z.enum(ROLES),
+  // Optional names for the invitation email: anything else than usable text is left out, never
+  // a reason to refuse the token.
+  name: z.unknown().optional().transform(toDisplayName),
+  org_name: z.unknown().optional().transform(toDisplayName),
 });
 
 const InviteeClaims = BaseClaims.extend({
@@ -149,6 +154,8 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     userId: claims.sub,
     organizationId: claims.org_id.toLowerCase(),
     role: claims.role,
+    name: claims.name,
+    organizationName: claims.org_name,
   });
   await next();
 });

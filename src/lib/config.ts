@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { decodeBase64 } from "hono/utils/encode";
+import { isDisplayName, MAX_DISPLAY_NAME } from "./display-name";
 import { memo } from "./memo";
 
 /** An optional string var: unset and empty both mean "not configured". */
@@ -15,6 +16,9 @@ const numberVar = (schema: z.ZodNumber, fallback: number) =>
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.coerce.number().pipe(schema).default(fallback),
   );
+
+/** A sender address: ASCII, no white space, angle brackets or quotes, a dotted domain. */
+const SENDER_PATTERN = /^[^\s@<>"(),;:\\[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
 
 /**
  * The Worker's configuration, validated once per `env` object. `wrangler.toml` [vars] and secrets
@@ -37,6 +41,33 @@ const ConfigSchema = z
     JWT_CLOCK_SKEW_SECONDS: numberVar(z.number().int().min(0).max(300), 30),
     JWT_ISSUER: optionalVar,
     JWT_AUDIENCE: optionalVar,
+    /**
+     * Derives each invitation link's secret (HMAC-SHA256 over the invitation and its send number),
+     * so links are never stored and the email sender can rebuild the one it sends.
+     */
+    LINK_SECRET: z.string().min(32, "must be at least 32 characters"),
+    /** This Worker's public origin: where its invitation page is, so where links point by default. */
+    PUBLIC_URL: optionalVar.pipe(
+      z
+        .url({ protocol: /^https?$/ })
+        .refine(
+          (url) => new URL(url).origin === url.replace(/\/$/, ""),
+          "must be an origin: scheme://host[:port]",
+        )
+        .transform((url) => new URL(url).origin)
+        .optional(),
+    ),
+    /** The sender of invitation emails (an address), and the name shown with it. */
+    EMAIL_FROM: optionalVar.pipe(z.email({ pattern: SENDER_PATTERN }).max(254).optional()),
+    EMAIL_FROM_NAME: optionalVar.pipe(
+      z
+        .string()
+        .max(MAX_DISPLAY_NAME)
+        .refine(isDisplayName, "must be one line of visible text (no control characters)")
+        .optional(),
+    ),
+    /** The first retry's delay after a refused send; each later one doubles, up to an hour. */
+    EMAIL_RETRY_DELAY_SECONDS: numberVar(z.number().int().min(0).max(3600), 60),
     /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
     INVITATION_TTL_SECONDS: numberVar(z.number().int().min(1).max(31_536_000), 604_800),
     /**
@@ -89,7 +120,12 @@ export type Config = {
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
   invitationTtlMs: number;
+  linkSecret: string;
+  publicUrl: string | undefined;
   inviteUrlBase: string | undefined;
+  /** The sender, as the send_email binding takes it; undefined when EMAIL_FROM is not set. */
+  emailFrom: { email: string; name: string } | string | undefined;
+  emailRetryDelaySeconds: number;
   resendCooldownMs: number;
   corsOrigins: string[];
   /** What the list's cursor key is derived from: CURSOR_SECRET, else JWT_SECRET. */
@@ -113,13 +149,22 @@ export const readConfig = memo((env: Env): Config => {
     jwtIssuer: parsed.data.JWT_ISSUER,
     jwtAudience: parsed.data.JWT_AUDIENCE,
     invitationTtlMs: parsed.data.INVITATION_TTL_SECONDS * 1000,
+    linkSecret: parsed.data.LINK_SECRET,
+    publicUrl: parsed.data.PUBLIC_URL,
     inviteUrlBase: parsed.data.INVITE_URL_BASE,
+    emailFrom: senderOf(parsed.data.EMAIL_FROM, parsed.data.EMAIL_FROM_NAME),
+    emailRetryDelaySeconds: parsed.data.EMAIL_RETRY_DELAY_SECONDS,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
     corsOrigins: parsed.data.CORS_ORIGINS ?? [],
     // The refinement above makes one of the two present.
     cursorSecret: parsed.data.CURSOR_SECRET ?? parsed.data.JWT_SECRET ?? "",
   };
 });
+
+function senderOf(email: string | undefined, name: string | undefined) {
+  if (email === undefined) return undefined;
+  return name === undefined ? email : { email, name };
+}
 
 /** The length in bytes of a `whsec_` secret's key, or 0 when it is not valid base64. */
 function webhookKeyLength(secret: string): number {

@@ -1,9 +1,11 @@
 /**
  * End to end: lifecycle events from the API to a webhook, through `wrangler dev`'s local
- * Queues: create and revoke through HTTP, the outbox published to INVITATION_EVENTS, the Worker's
- * own consumer POSTing each event to a receiver on this machine, which checks the Standard
- * Webhooks signature with node:crypto (not the Worker's code) and refuses the first delivery of
- * one event to see the queue retry it. Run with `npm run test:e2e`.
+ * Queues: create and revoke through HTTP, the outbox published to INVITATION_EVENTS by the jobs
+ * consumer, the Worker's own consumer POSTing each event to a receiver on this machine, which
+ * checks the Standard Webhooks signature with node:crypto (not the Worker's code) and refuses the
+ * first delivery of one event to see the queue retry it. And the invitation email, through the
+ * email queue and `wrangler dev`'s simulated EMAIL binding, read back from its local email viewer
+ * (the Local Explorer's API), as the README tells a developer to look. Run with `npm run test:e2e`.
  */
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -85,9 +87,10 @@ after(async () => {
   if (state) rmSync(state, { recursive: true, force: true });
 });
 
-async function until(condition: () => boolean, what: string, ms = 30_000) {
+/** Waits until `condition` holds, running `probe` (when given) before each look. */
+async function until(condition: () => boolean, what: string, ms = 30_000, probe?: () => Promise<void>) {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  for (await probe?.(); !condition(); await probe?.()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -166,4 +169,40 @@ test("a delivery the receiver refuses is retried by the queue, with the same eve
   // Nothing more comes once it was accepted.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal(eventsOf(org).length, 2);
+});
+
+type ViewerList = { result: { to: string[]; subject: string; messageId: string }[] };
+type ViewerEmail = { result: { subject: string; text: string; html: string } };
+
+test("a create's email reaches wrangler dev's local email viewer, with the link the API returned", async () => {
+  const org = crypto.randomUUID();
+  const to = `viewer-${org.slice(0, 8)}@example.com`;
+  const created = await fetch(`${dev.base}/api/v1/invitations`, {
+    method: "POST",
+    headers: await adminHeaders(org),
+    body: JSON.stringify({ email: to }),
+  });
+  assert.equal(created.status, 201);
+  const invitation = (await created.json()) as { inviteUrl: string };
+  // PUBLIC_URL is the dev server's own origin: links open its invitation page.
+  assert.equal(new URL(invitation.inviteUrl).origin, dev.base);
+  assert.equal(new URL(invitation.inviteUrl).pathname, "/invite");
+
+  const viewer = `${dev.base}/cdn-cgi/local/explorer/api/local/email/sending`;
+  let messageId: string | undefined;
+  await until(
+    () => messageId !== undefined,
+    "the email in the viewer",
+    30_000,
+    async () => {
+      const list = (await (await fetch(viewer)).json()) as ViewerList;
+      messageId = list.result.find((email) => email.to.includes(to))?.messageId;
+    },
+  );
+  const { result } = (await (
+    await fetch(`${viewer}?email_id=${encodeURIComponent(String(messageId))}`)
+  ).json()) as ViewerEmail;
+  assert.equal(result.subject, "You're invited to join an organization");
+  assert.ok(result.text.includes(invitation.inviteUrl), "the text carries the link");
+  assert.ok(result.html.includes(invitation.inviteUrl.replaceAll("&", "&amp;")), "the HTML carries the link");
 });
