@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InvitationRow, invitations, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
