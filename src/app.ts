@@ -10,6 +10,7 @@ import { corsFromConfig } from "./lib/cors";
 import { createRouter } from "./lib/create-router";
 import { d1Session } from "./lib/d1-session";
 import { ApiError, notFound, onError } from "./lib/errors";
+import { invitationPages } from "./pages/invitation-page.index";
 
 /** Request bodies over this size are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -74,6 +75,7 @@ export function createApp() {
     },
   });
   mountDocs(app);
+  app.route("/", invitationPages);
   app.get("/", (c) => c.redirect("/docs"));
 
   app.notFound(notFound);

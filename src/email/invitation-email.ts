@@ -1,5 +1,6 @@
 import { html } from "hono/html";
 import type { Role } from "../db/schema";
+import { invitedInWords, inWords, organizationInWords, ROLE_WORDS } from "../invitations/invitation-words";
 
 /*
  * The invitation email: its subject, plain text and HTML, from the invitation's facts. Pure: no
@@ -23,32 +24,18 @@ export type InvitationEmailFacts = {
 
 export type InvitationEmail = { subject: string; text: string; html: string };
 
-/** The role as the sentence says it. */
-const ROLE_WORDS: Record<Role, string> = {
-  ORG_ADMIN: "an administrator",
-  OPERATOR: "an operator",
-  VIEWER: "a viewer",
-};
-
-/** "8 December 2026 at 14:20 UTC": unambiguous in any reader's country. */
-const EXPIRY_FORMAT = new Intl.DateTimeFormat("en-GB", {
-  dateStyle: "long",
-  timeStyle: "short",
-  timeZone: "UTC",
-});
-
 /** The sentences, in words, with or without the names. */
 function sentences(facts: InvitationEmailFacts) {
   const { inviterName, organizationName } = facts;
-  const organization = organizationName ?? (inviterName ? "their organization" : "an organization");
+  const organization = organizationInWords(organizationName, inviterName);
   return {
     subject: inviterName
       ? `${inviterName} invited you to join ${organization}`
       : `You're invited to join ${organization}`,
-    who: inviterName ? `${inviterName} has invited you` : "You have been invited",
+    who: invitedInWords(inviterName),
     organization,
-    role: ROLE_WORDS[facts.role],
-    expires: `${EXPIRY_FORMAT.format(facts.expiresAt)} UTC`,
+    role: ROLE_WORDS[facts.role].inSentence,
+    expires: inWords(facts.expiresAt),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { decodeBase64 } from "hono/utils/encode";
 import { isDisplayName, MAX_DISPLAY_NAME } from "./display-name";
 import { memo } from "./memo";
+import { isHttpsOrLocal } from "./secure-url";
 
 /** An optional string var: unset and empty both mean "not configured". */
 const optionalVar = z
@@ -72,9 +73,17 @@ const ConfigSchema = z
     INVITATION_TTL_SECONDS: numberVar(z.number().int().min(1).max(31_536_000), 604_800),
     /**
      * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
-     * Worker's own preview (`/api/v1/invitations/lookup`).
+     * Worker's own invitation page (PUBLIC_URL + /invite).
      */
     INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /**
+     * Where the invitation page's Continue button goes, with `?token=...` added: the app's page
+     * that signs the invitee in and accepts. https (http only on localhost): the URL carries the
+     * link's secret. Unset, the page shows the invitation without a button (docs/invitation-page.md).
+     */
+    ACCEPT_URL: optionalVar.pipe(
+      z.url().refine(isHttpsOrLocal, "must be an https URL (http only for localhost)").optional(),
+    ),
     /** Least time between two sends of one invitation's link; 0 switches the cooldown off. */
     RESEND_COOLDOWN_SECONDS: numberVar(z.number().int().min(0).max(86_400), 60),
     /**
@@ -123,6 +132,8 @@ export type Config = {
   linkSecret: string;
   publicUrl: string | undefined;
   inviteUrlBase: string | undefined;
+  /** The app's sign-in-and-accept page the invitation page continues to (ACCEPT_URL). */
+  acceptUrl: string | undefined;
   /** The sender, as the send_email binding takes it; undefined when EMAIL_FROM is not set. */
   emailFrom: { email: string; name: string } | string | undefined;
   emailRetryDelaySeconds: number;
@@ -152,6 +163,7 @@ export const readConfig = memo((env: Env): Config => {
     linkSecret: parsed.data.LINK_SECRET,
     publicUrl: parsed.data.PUBLIC_URL,
     inviteUrlBase: parsed.data.INVITE_URL_BASE,
+    acceptUrl: parsed.data.ACCEPT_URL,
     emailFrom: senderOf(parsed.data.EMAIL_FROM, parsed.data.EMAIL_FROM_NAME),
     emailRetryDelaySeconds: parsed.data.EMAIL_RETRY_DELAY_SECONDS,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,

@@ -246,6 +246,17 @@ function fromHttpException(err: HTTPException): ApiError {
   }
 }
 
+/** Logs a bug (an error nothing answered) with the request id. */
+export function logUnhandled(c: Context<AppEnv>, err: unknown): void {
+  // The path, never the query string: a preview's and the invitation page's URLs carry a link's secret.
+  log("error", "Unhandled error", {
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    path: c.req.path,
+    error: describeError(err),
+  });
+}
+
 /**
  * The one error renderer. Anything that is not an `ApiError` or a known framework exception is a
  * bug: it is logged with the request id and answered with a bare 500.
@@ -253,13 +264,7 @@ function fromHttpException(err: HTTPException): ApiError {
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) return renderError(c, err);
   if (err instanceof HTTPException && err.status < 500) return renderError(c, fromHttpException(err));
-  // The path, never the query string: a preview's URL carries an invitation's secret.
-  log("error", "Unhandled error", {
-    requestId: c.get("requestId"),
-    method: c.req.method,
-    path: c.req.path,
-    error: describeError(err),
-  });
+  logUnhandled(c, err);
   return renderError(c, new ApiError("INTERNAL_SERVER_ERROR"));
 };
 

@@ -1,0 +1,90 @@
+import type { InvitationRow, Role } from "../db/schema";
+import { effectiveStatus } from "../invitations/invitation-status";
+import { INVITATION_TOKEN_PATTERN, inviteUrl } from "../invitations/invitation-token";
+import type { Config } from "../lib/config";
+
+/*
+ * What the invitation page shows, decided apart from how it is drawn (invitation-page.tsx): one
+ * state per case a link can be in, each with its HTTP status. Pure: the route reads the row, this
+ * decides, the component renders. A state added here (a declined invitation, say) fails the
+ * type check until the component draws it.
+ */
+
+/** What every state about a known invitation can say: caller-supplied names, escaped when drawn. */
+export type InvitationFacts = {
+  organizationName: string | null;
+  inviterName: string | null;
+  role: Role;
+  /** The address the invitation was sent to: the one to sign in with. */
+  email: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  acceptedAt: number | null;
+  revokedAt: number | null;
+};
+
+/**
+ * The page for a link, by state. `pending` is the only one with a way on: `continueUrl` (absent
+ * when there is nowhere to continue to); a decline form would join it here, as an action.
+ */
+export type InvitationPageView =
+  | { state: "pending"; status: 200; invitation: InvitationFacts; continueUrl: string | undefined }
+  | { state: "accepted"; status: 409; invitation: InvitationFacts }
+  | { state: "expired"; status: 410; invitation: InvitationFacts }
+  | { state: "revoked"; status: 410; invitation: InvitationFacts }
+  | { state: "unknown"; status: 404 }
+  | { state: "malformed"; status: 400 }
+  | { state: "rate_limited"; status: 429 }
+  | { state: "error"; status: 500 };
+
+export type PageState = InvitationPageView["state"];
+
+/** A `token` query value that can be a link's secret at all; anything else is a malformed link. */
+export function isWellFormedToken(token: string | undefined): token is string {
+  return token !== undefined && INVITATION_TOKEN_PATTERN.test(token);
+}
+
+/**
+ * Where the Continue button goes for this invitation, with the token added as `token`: the app's
+ * sign-in-and-accept page, ACCEPT_URL. A per-invitation return address, once invitations carry
+ * one, is chosen here before it.
+ */
+export function continueUrlFor(config: Config, token: string): string | undefined {
+  return config.acceptUrl === undefined ? undefined : inviteUrl(config.acceptUrl, token);
+}
+
+function factsOf(row: InvitationRow): InvitationFacts {
+  return {
+    organizationName: row.organizationName,
+    inviterName: row.inviterName,
+    role: row.role,
+    email: row.email,
+    expiresAt: row.expiresAt,
+    acceptedAt: row.acceptedAt,
+    revokedAt: row.revokedAt,
+  };
+}
+
+/** The page for the invitation `row` (undefined: no invitation has this link) opened at `now`. */
+export function invitationPageView(
+  row: InvitationRow | undefined,
+  token: string,
+  config: Config,
+  now: number,
+): InvitationPageView {
+  if (!row) return { state: "unknown", status: 404 };
+  const invitation = factsOf(row);
+  const status = effectiveStatus(row, now);
+  switch (status) {
+    case "PENDING":
+      return { state: "pending", status: 200, invitation, continueUrl: continueUrlFor(config, token) };
+    case "ACCEPTED":
+      return { state: "accepted", status: 409, invitation };
+    case "EXPIRED":
+      return { state: "expired", status: 410, invitation };
+    case "REVOKED":
+      return { state: "revoked", status: 410, invitation };
+    default:
+      return status satisfies never;
+  }
+}
