@@ -7,14 +7,14 @@
  * is not installed.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { type DevServer, localD1, startDev } from "../../scripts/wrangler-dev.ts";
+import { launchChromium } from "./browser.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = path.join(import.meta.dirname, "screenshots");
 
 let dev: DevServer;
@@ -22,12 +22,6 @@ let browser: Browser;
 let state: string;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}, so the browser test cannot run: install it with ` +
-        "`sudo apt-get install chromium` (Debian), or set CHROMIUM_PATH to a Chromium or Chrome binary.",
-    );
-  }
   // A database of its own, so the run neither needs nor touches the one `npm run dev` uses.
   state = mkdtempSync(path.join(tmpdir(), "invitations-e2e-"));
   await localD1(state).migrate();
@@ -36,20 +30,7 @@ before(async () => {
     vars: { JWT_SECRET: "e2e-secret-not-for-production-0123456789" },
     readyPath: "/openapi.json",
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Without the background-networking switches Chromium keeps calling home, which a closed
-    // network refuses; --no-sandbox because CI runs as root.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

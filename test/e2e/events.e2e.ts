@@ -16,6 +16,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { sign } from "hono/jwt";
 import { type DevServer, freePort, localD1, startDev } from "../../scripts/wrangler-dev.ts";
+import { emailTo, until } from "./local-email.ts";
 
 const JWT_SECRET = "e2e-secret-not-for-production-0123456789";
 const WEBHOOK_SECRET = `whsec_${Buffer.from("e2e-webhook-secret-not-for-production").toString("base64")}`;
@@ -86,15 +87,6 @@ after(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
   if (state) rmSync(state, { recursive: true, force: true });
 });
-
-/** Waits until `condition` holds, running `probe` (when given) before each look. */
-async function until(condition: () => boolean, what: string, ms = 30_000, probe?: () => Promise<void>) {
-  const deadline = Date.now() + ms;
-  for (await probe?.(); !condition(); await probe?.()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function adminHeaders(org: string) {
   const token = await sign(
@@ -171,9 +163,6 @@ test("a delivery the receiver refuses is retried by the queue, with the same eve
   assert.equal(eventsOf(org).length, 2);
 });
 
-type ViewerList = { result: { to: string[]; subject: string; messageId: string }[] };
-type ViewerEmail = { result: { subject: string; text: string; html: string } };
-
 test("a create's email reaches wrangler dev's local email viewer, with the link the API returned", async () => {
   const org = crypto.randomUUID();
   const to = `viewer-${org.slice(0, 8)}@example.com`;
@@ -188,20 +177,7 @@ test("a create's email reaches wrangler dev's local email viewer, with the link 
   assert.equal(new URL(invitation.inviteUrl).origin, dev.base);
   assert.equal(new URL(invitation.inviteUrl).pathname, "/invite");
 
-  const viewer = `${dev.base}/cdn-cgi/local/explorer/api/local/email/sending`;
-  let messageId: string | undefined;
-  await until(
-    () => messageId !== undefined,
-    "the email in the viewer",
-    30_000,
-    async () => {
-      const list = (await (await fetch(viewer)).json()) as ViewerList;
-      messageId = list.result.find((email) => email.to.includes(to))?.messageId;
-    },
-  );
-  const { result } = (await (
-    await fetch(`${viewer}?email_id=${encodeURIComponent(String(messageId))}`)
-  ).json()) as ViewerEmail;
+  const result = await emailTo(dev.base, to);
   assert.equal(result.subject, "You're invited to join an organization");
   assert.ok(result.text.includes(invitation.inviteUrl), "the text carries the link");
   assert.ok(result.html.includes(invitation.inviteUrl.replaceAll("&", "&amp;")), "the HTML carries the link");
