@@ -102,7 +102,7 @@ export const InvitationWithLinkSchema = InvitationSchema.extend({
   }),
   inviteUrl: z.url().openapi({
     description:
-      "The link the invitee opens: `INVITE_URL_BASE` with `?token=...`, or, when that is not set, this service's own invitation page (`PUBLIC_URL` + `/invite?token=...`). The emailed link is the same.",
+      "The link the invitee opens: `INVITE_URL_BASE` with `?token=...`, or, when that is not set, this service's own invitation page (`PUBLIC_URL` + `/invite?token=...`: HTML for people, not an operation of this document; its Continue button leads to `ACCEPT_URL`). The emailed link is the same.",
     example: "https://app.example.com/invitations/accept?token=q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
   }),
 }).openapi("InvitationWithLink");
