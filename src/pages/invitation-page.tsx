@@ -36,6 +36,10 @@ function Details({ invitation }: { invitation: InvitationFacts }) {
   );
 }
 
+/** The organization as these sentences name it. */
+const named = (invitation: InvitationFacts) =>
+  organizationInWords(invitation.organizationName, invitation.inviterName);
+
 /** Who to ask, in words: the inviter by name, or the person who sent it. */
 const askWhom = (invitation: InvitationFacts) => invitation.inviterName ?? "the person who invited you";
 
@@ -46,11 +50,10 @@ function Pending({
   invitation: InvitationFacts;
   continueUrl: string | undefined;
 }) {
-  const organization = organizationInWords(invitation.organizationName, invitation.inviterName);
   return (
     <>
       <h1>
-        {invitedInWords(invitation.inviterName)} to join {organization}
+        {invitedInWords(invitation.inviterName)} to join {named(invitation)}
       </h1>
       <p>You are invited as {ROLE_WORDS[invitation.role].inSentence}. Nothing happens until you accept.</p>
       <Details invitation={invitation} />
@@ -80,14 +83,11 @@ function Pending({
 /** Title, heading and sentences of each state. */
 function content(view: InvitationPageView): { title: string; body: Child } {
   switch (view.state) {
-    case "pending": {
-      const { invitation } = view;
-      const organization = organizationInWords(invitation.organizationName, invitation.inviterName);
+    case "pending":
       return {
-        title: `Invitation to join ${organization}`,
-        body: <Pending invitation={invitation} continueUrl={view.continueUrl} />,
+        title: `Invitation to join ${named(view.invitation)}`,
+        body: <Pending invitation={view.invitation} continueUrl={view.continueUrl} />,
       };
-    }
     case "accepted":
       return message(
         "This invitation has already been accepted",
@@ -144,10 +144,6 @@ function content(view: InvitationPageView): { title: string; body: Child } {
       return view satisfies never;
   }
 }
-
-/** The organization as these sentences name it. */
-const named = (invitation: InvitationFacts) =>
-  organizationInWords(invitation.organizationName, invitation.inviterName);
 
 function message(heading: string, text: Child): { title: string; body: Child } {
   return {
