@@ -57,38 +57,43 @@ export const InvitationSchema = z
     }),
     delivery: DeliverySchema,
   })
-  .openapi("Invitation", {
-    example: {
-      id: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-      organizationId: "7bc05553-4b68-44e8-b7bc-37be63c6d9e9",
-      email: "user@example.com",
-      role: "ORG_ADMIN",
-      status: "PENDING",
-      invitedBy: "user_2f9d1c",
-      createdAt: "2019-08-24T14:15:22.000Z",
-      updatedAt: "2019-08-24T14:15:22.000Z",
-      expiresAt: "2019-08-31T14:15:22.000Z",
-      acceptedAt: null,
-      acceptedBy: null,
-      revokedAt: null,
-      revokedBy: null,
-      resendCount: 0,
-      lastSentAt: "2019-08-24T14:15:22.000Z",
-      delivery: {
-        status: "SENT",
-        attempts: 1,
-        lastAttemptAt: "2019-08-24T14:15:23.000Z",
-        sentAt: "2019-08-24T14:15:24.000Z",
-        lastError: null,
-      },
+  .openapi("Invitation", { example: invitationExample() });
+
+/** The example invitation of the document (a function: each schema gets its own copy). */
+function invitationExample() {
+  return {
+    id: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+    organizationId: "7bc05553-4b68-44e8-b7bc-37be63c6d9e9",
+    email: "user@example.com",
+    role: "ORG_ADMIN",
+    status: "PENDING",
+    invitedBy: "user_2f9d1c",
+    createdAt: "2019-08-24T14:15:22.000Z",
+    updatedAt: "2019-08-24T14:15:22.000Z",
+    expiresAt: "2019-08-31T14:15:22.000Z",
+    acceptedAt: null,
+    acceptedBy: null,
+    revokedAt: null,
+    revokedBy: null,
+    resendCount: 0,
+    lastSentAt: "2019-08-24T14:15:22.000Z",
+    delivery: {
+      status: "SENT",
+      attempts: 1,
+      lastAttemptAt: "2019-08-24T14:15:23.000Z",
+      sentAt: "2019-08-24T14:15:24.000Z",
+      lastError: null,
     },
-  });
+  } as const;
+}
 
 export type Invitation = z.infer<typeof InvitationSchema>;
 
+const TOKEN_EXAMPLE = "q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM";
+
 const InvitationToken = z.string().regex(INVITATION_TOKEN_PATTERN, "Invalid invitation token").openapi({
   description: "The secret from the invitation link: 43 base64url characters.",
-  example: "q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+  example: TOKEN_EXAMPLE,
 });
 
 /**
@@ -103,9 +108,15 @@ export const InvitationWithLinkSchema = InvitationSchema.extend({
   inviteUrl: z.url().openapi({
     description:
       "The link the invitee opens: `INVITE_URL_BASE` with `?token=...`, or, when that is not set, this service's own invitation page (`PUBLIC_URL` + `/invite?token=...`). The emailed link is the same.",
-    example: "https://app.example.com/invitations/accept?token=q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+    example: `https://app.example.com/invitations/accept?token=${TOKEN_EXAMPLE}`,
   }),
-}).openapi("InvitationWithLink");
+}).openapi("InvitationWithLink", {
+  example: {
+    ...invitationExample(),
+    token: TOKEN_EXAMPLE,
+    inviteUrl: `https://app.example.com/invitations/accept?token=${TOKEN_EXAMPLE}`,
+  },
+});
 
 export type InvitationWithLink = z.infer<typeof InvitationWithLinkSchema>;
 
