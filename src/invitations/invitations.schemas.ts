@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
+import { omittedMeans } from "../lib/omitted-means";
 import { DeliverySchema, SendEmailSchema } from "./delivery.schemas";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 
@@ -152,7 +153,10 @@ export const CreateInvitationBodySchema = z
         format: "email",
         example: "user@example.com",
       }),
-    role: z.enum(ROLES).default("VIEWER").openapi({ description: "Role to assign (defaults to VIEWER)." }),
+    role: omittedMeans(z.enum(ROLES), "VIEWER").openapi({
+      description: "Role to assign; VIEWER when omitted.",
+      example: "VIEWER",
+    }),
     expiresInDays: z.number().int().min(1).max(30).optional().openapi({
       description:
         "Days until the invitation expires, 1 to 30. Defaults to the configured lifetime (`INVITATION_TTL_SECONDS`, 7 days). A resend gives the invitation the same lifetime again.",
@@ -181,9 +185,9 @@ export const BulkCreateInvitationsBodySchema = z
         items: { $ref: "#/components/schemas/CreateInvitationBody" },
         example: [{ email: "ada@example.com", role: "OPERATOR" }, { email: "grace@example.com" }],
       }),
-    dryRun: z.boolean().default(false).openapi({
+    dryRun: omittedMeans(z.boolean(), false).openapi({
       description:
-        "Validate and report what would happen, writing nothing: `would_create` for an item that would be created now. No links are issued.",
+        "`false` when omitted. Validate and report what would happen, writing nothing: `would_create` for an item that would be created now. No links are issued.",
     }),
   })
   .openapi("BulkCreateInvitationsBody");

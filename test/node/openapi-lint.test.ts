@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { servedDocument } from "./worker";
+import { servedDocument } from "./worker.ts";
 
 const run = promisify(execFile);
 const bin = (name: string) => path.resolve("node_modules/.bin", name);
