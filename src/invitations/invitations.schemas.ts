@@ -250,7 +250,9 @@ export const BulkCreateInvitationsResponseSchema = z
 
 export type BulkCreateResult = z.infer<typeof BulkCreateResultSchema>;
 
-const InvitationId = z.uuid().toLowerCase();
+// The document says what z.uuid() accepts (RFC 9562 versions 1-8, the nil and max UUIDs, any
+// letter case) as a pattern too: `format: uuid` alone leaves the version and variant digits unsaid.
+const InvitationId = z.uuid().toLowerCase().openapi({ pattern: z.regexes.uuid().source });
 const idParam = { name: "id", in: "path" } as const;
 const idExample = "497f6eca-6276-4993-bfeb-53cbbbba6f08";
 
