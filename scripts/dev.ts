@@ -13,7 +13,7 @@
 import { execFile, spawn } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { promisify, parseEnv } from "node:util";
+import { parseEnv, promisify } from "node:util";
 import { WRANGLER } from "./wrangler-dev.ts";
 
 if (!existsSync(".dev.vars")) {
