@@ -6,7 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { api, caller } from "./helpers";
 
-type Schema = { type?: string; pattern?: string; minimum?: number; maximum?: number; enum?: string[] };
+type Schema = {
+  type?: string;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  enum?: string[];
+};
 type Parameter = { name: string; in: string; schema: Schema };
 type Document = {
   paths: Record<string, Record<string, { parameters?: Parameter[] }>>;
@@ -134,6 +141,38 @@ describe("the served document's constraints are the server's", () => {
       expect([res.status, body.code], `id ${id}`).toEqual(
         valid ? [404, "INVITATION_NOT_FOUND"] : [400, "VALIDATION_ERROR"],
       );
+    }
+    bothKinds(verdicts);
+  });
+
+  it("create's email: an address the pattern and maxLength accept is invited, others are a 400", async () => {
+    const doc = await served();
+    const schema = doc.components.schemas.CreateInvitationBody?.properties.email ?? {};
+    const admin = await caller();
+    const candidates = [
+      "plain@example.com",
+      " Padded.Upper@Example.COM\t",
+      `${"l".repeat(64)}@example.com`,
+      `a@${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(63)}.${"g".repeat(56)}.com`,
+      `${"l".repeat(65)}@example.com`,
+      "no-domain-dot@example",
+      "two@@example.com",
+      "\u212Aelvin@example.com",
+      "space inside@example.com",
+      `a@${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(63)}.${"g".repeat(57)}.com`,
+    ];
+    const verdicts: boolean[] = [];
+    expect(candidates.map((email) => email.length)).toContain(254);
+    expect(candidates.map((email) => email.length)).toContain(255);
+    for (const email of candidates) {
+      const valid = matches(schema, email) && email.length <= (schema.maxLength ?? Number.POSITIVE_INFINITY);
+      verdicts.push(valid);
+      const res = await api("/api/v1/invitations", {
+        method: "POST",
+        token: admin.token,
+        json: { email, sendEmail: false },
+      });
+      expect(res.status, `email ${JSON.stringify(email)}`).toBe(valid ? 201 : 400);
     }
     bothKinds(verdicts);
   });

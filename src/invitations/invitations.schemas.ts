@@ -21,6 +21,13 @@ const Timestamp = z.iso.datetime();
 const EMAIL_PATTERN =
   /^(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
+/**
+ * What the create schema accepts before it trims and lower-cases, for the OpenAPI document
+ * (JSON Schema patterns have no flags): EMAIL_PATTERN with both letter cases, between optional
+ * ASCII whitespace.
+ */
+const EMAIL_INPUT_PATTERN = `^[\\t\\n\\v\\f\\r ]*${EMAIL_PATTERN.source.slice(1, -1).replaceAll("a-z", "a-zA-Z")}[\\t\\n\\v\\f\\r ]*$`;
+
 /** An invitation as the API returns it: camelCase, ISO-8601 UTC timestamps, every field present. */
 export const InvitationSchema = z
   .object({
@@ -151,6 +158,7 @@ export const CreateInvitationBodySchema = z
         description:
           "Email address to invite. ASCII whitespace is trimmed and ASCII letters are lower-cased before it is stored and compared (no Unicode case mapping: an address with any non-ASCII character is refused). An RFC 5322 dot-atom address (ASCII, no quoted local part, no IP literal) with a dotted host name, at most 254 characters.",
         format: "email",
+        pattern: EMAIL_INPUT_PATTERN,
         example: "user@example.com",
       }),
     role: omittedMeans(z.enum(ROLES), "VIEWER").openapi({
