@@ -7,9 +7,25 @@
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 
-const read = (env?: string) => unstable_readConfig({ config: "wrangler.toml", env }, { hideWarnings: true });
+/** The part of Wrangler's resolved configuration read here (its own type does not resolve under Node's tsconfig). */
+type Config = {
+  name: string;
+  d1_databases: { binding: string; database_name: string; database_id?: string; migrations_dir?: string }[];
+  queues: {
+    producers?: { binding: string; queue: string }[];
+    consumers?: { queue: string; dead_letter_queue?: string }[];
+  };
+  ratelimits: { name: string; namespace_id: string }[];
+  send_email: { name: string }[];
+  vars: Record<string, unknown>;
+  triggers: { crons?: string[] };
+  assets?: { binding?: string };
+};
 
-function resources(config: ReturnType<typeof read>) {
+const read = (env?: string): Config =>
+  unstable_readConfig({ config: "wrangler.toml", env }, { hideWarnings: true }) as unknown as Config;
+
+function resources(config: Config) {
   return {
     databases: config.d1_databases.map((db) => db.database_name),
     queues: [
@@ -24,7 +40,7 @@ function resources(config: ReturnType<typeof read>) {
 
 describe("the staging and production environments", () => {
   const local = read();
-  const bindingNames = (config: ReturnType<typeof read>) => ({
+  const bindingNames = (config: Config) => ({
     d1: config.d1_databases.map((db) => db.binding).sort(),
     queues: (config.queues.producers ?? []).map((queue) => queue.binding).sort(),
     consumers: (config.queues.consumers ?? []).length,
