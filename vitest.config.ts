@@ -14,7 +14,7 @@ export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3Itdml0ZX
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
-  return {
+  const workers = {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
@@ -111,8 +111,29 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      name: "workers",
       include: ["test/**/*.test.ts"],
+      exclude: ["test/node/**"],
       setupFiles: ["./test/apply-migrations.ts"],
+    },
+  };
+  return {
+    test: {
+      projects: [
+        workers,
+        {
+          // What people run against the API from outside: other people's tools (linters, client
+          // generators) on the document a running Worker serves (`wrangler dev`, started once).
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+            globalSetup: ["./test/node/worker.setup.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
     },
   };
 });

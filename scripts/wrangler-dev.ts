@@ -6,12 +6,15 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import { promisify } from "node:util";
 
-export const WRANGLER = fileURLToPath(
-  new URL("bin/wrangler.js", import.meta.resolve("wrangler/package.json")),
+// createRequire, not import.meta.resolve: Vitest's module runner (test/node/) has no such function.
+export const WRANGLER = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+  "bin/wrangler.js",
 );
 
 /** No telemetry, no account lookups: these runs are local. */

@@ -1,5 +1,6 @@
 import type { Hono, Schema } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { mountDocs } from "./docs/docs";
@@ -9,7 +10,7 @@ import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
 import { createRouter } from "./lib/create-router";
 import { d1Session } from "./lib/d1-session";
-import { ApiError, notFound, onError } from "./lib/errors";
+import { ApiError, methodNotAllowedError, notFound, onError } from "./lib/errors";
 import { invitationPages } from "./pages/invitation-page.index";
 
 /** Request bodies over this size are refused with 413 before they are parsed. */
@@ -24,6 +25,9 @@ const BULK_PATH = /^\/api\/v1\/invitations\/bulk\/?$/;
 export function createApp() {
   const app = createRouter();
 
+  // First, so that it sees the final answer: a 404 on a path some route has, for another method,
+  // becomes 405 with `Allow` (computed from the routes registered below). Unknown paths stay 404.
+  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedError }));
   app.use(requestId());
   app.use(secureHeaders());
   app.use("/api/*", corsFromConfig);
@@ -58,6 +62,18 @@ export function createApp() {
   registerEventWebhook(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    // Relative: the origin that serves this document, wherever the Worker is deployed.
+    servers: [{ url: "/", description: "This deployment (the origin serving this document)." }],
+    tags: [
+      {
+        name: "Invitations",
+        description: "Invite by email with a role; list, get, resend, revoke; preview and accept.",
+      },
+      {
+        name: "Events",
+        description: "Lifecycle events the Worker POSTs to WEBHOOK_URL, signed (Standard Webhooks).",
+      },
+    ],
     info: {
       title: "Invitations API",
       version: "1.0.0",
@@ -65,7 +81,7 @@ export function createApp() {
         "Organization invitation management: invite people by email with a role, list, search, resend and revoke invitations; the invitee previews and accepts through a secret link; invitations expire on their own.",
         "",
         "Conventions:",
-        "- Every error, including unknown routes and methods, has the envelope `{ code, details, error, message, statusCode }`, with `statusCode` equal to the HTTP status.",
+        "- Every error, including unknown paths (404 NOT_FOUND) and a method a known path does not take (405 METHOD_NOT_ALLOWED, with `Allow`), has the envelope `{ code, details, error, message, statusCode }`, with `statusCode` equal to the HTTP status.",
         "- Checks run in this order: body size (413), token (401), rate limit (429), role (403), then input (400). A caller whose role may not do something learns nothing about valid input.",
         "- Rate limits (Workers Rate Limiting): per organization and user, writes (create, resend, revoke, accept) tighter than reads (list, get); the tokenless preview per client IP. Over the limit: 429 RATE_LIMITED with `Retry-After`.",
         "- An invitation expires at the millisecond `now >= expiresAt`. From then on it reads as EXPIRED, no longer blocks a new invitation to the same email, and cannot be revoked, before the cron sweep has stored that state.",

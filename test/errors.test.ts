@@ -20,22 +20,42 @@ describe("error envelope", () => {
     }
   });
 
-  it("answers a method the route does not have with 404 NOT_FOUND", async () => {
+  it("answers a method a known path does not take with 405 METHOD_NOT_ALLOWED and Allow, changing nothing", async () => {
     const admin = await caller();
-    await expectError(
-      await api("/api/v1/invitations", { method: "PUT", token: admin.token, json: {} }),
-      404,
-      "NOT_FOUND",
-      "Not Found",
-      "Route not found",
-    );
-    await expectError(
-      await api(`/api/v1/invitations/${crypto.randomUUID()}`, { method: "PATCH", token: admin.token }),
-      404,
-      "NOT_FOUND",
-      "Not Found",
-      "Route not found",
-    );
+    const { id } = await createInvitation(admin, "kept@example.com");
+    const cases: [string, string, string][] = [
+      ["PUT", "/api/v1/invitations", "GET, HEAD, POST"],
+      ["DELETE", "/api/v1/invitations", "GET, HEAD, POST"],
+      ["PATCH", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE"],
+      ["POST", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE"],
+      ["GET", `/api/v1/invitations/${id}/resend`, "POST"],
+      ["POST", "/openapi.json", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await api(path, { method, token: admin.token, ...(method === "GET" ? {} : { json: {} }) });
+      expect(res.headers.get("Allow")?.split(", ").sort(), `${method} ${path}`).toEqual(
+        allow.split(", ").sort(),
+      );
+      await expectError(
+        res,
+        405,
+        "METHOD_NOT_ALLOWED",
+        "Method Not Allowed",
+        "This path does not take this method; `Allow` lists the ones it takes",
+      );
+    }
+    expect((await storedRows(admin.org)).map((row) => [row.email, row.status])).toEqual([
+      ["kept@example.com", "PENDING"],
+    ]);
+  });
+
+  it("keeps 404 NOT_FOUND, without Allow, for a path no route has, whatever the method", async () => {
+    const admin = await caller();
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const res = await api("/api/v1/invitation", { method, token: admin.token });
+      expect(res.headers.get("Allow")).toBeNull();
+      await expectError(res, 404, "NOT_FOUND", "Not Found", "Route not found");
+    }
   });
 
   it("ignores Transfer-Encoding on a GET: no body to limit, so no 500 (found by the property tests)", async () => {

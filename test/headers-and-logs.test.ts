@@ -7,7 +7,7 @@ const ADMIN_APP = "https://admin.example.com";
 const OPEN = { CORS_ORIGINS: `${ADMIN_APP}, https://app.example.com` };
 
 describe("CORS", () => {
-  it("is closed by default: no Access-Control headers, and a preflight is a 404", async () => {
+  it("is closed by default: no Access-Control headers, and a preflight is a 405 (OPTIONS is not one of the path's methods)", async () => {
     const admin = await caller("ORG_ADMIN");
     const res = await api("/api/v1/invitations", { token: admin.token, headers: { Origin: ADMIN_APP } });
     expect(res.status).toBe(200);
@@ -16,7 +16,8 @@ describe("CORS", () => {
       method: "OPTIONS",
       headers: { Origin: ADMIN_APP, "Access-Control-Request-Method": "POST" },
     });
-    expect(preflight.status).toBe(404);
+    expect(preflight.status).toBe(405);
+    expect(preflight.headers.get("Allow")).toBe("GET, HEAD, POST");
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ERRORS } from "../src/lib/errors";
 import { api } from "./helpers";
 
 type Operation = {
@@ -267,5 +268,31 @@ describe("the email in /openapi.json", () => {
       expect(schemas[body]?.required ?? [], body).not.toContain("sendEmail");
     }
     expect(Object.keys(schemas.ResendInvitationBody?.properties ?? {})).toEqual(["sendEmail"]);
+  });
+});
+
+describe("operations and errors in /openapi.json", () => {
+  it("names every operation with a unique operationId, and lists every code of ERRORS in Error.code", async () => {
+    const doc = await (await api("/openapi.json")).json<Document & { webhooks: Document["paths"] }>();
+    const ids = [doc.paths, doc.webhooks].flatMap((items) =>
+      Object.entries(items).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => [
+          `${method} ${path}`,
+          (op as { operationId?: string }).operationId,
+        ]),
+      ),
+    );
+    expect(Object.fromEntries(ids)).toEqual({
+      "get /api/v1/invitations": "listInvitations",
+      "post /api/v1/invitations": "createInvitation",
+      "post /api/v1/invitations/bulk": "bulkCreateInvitations",
+      "get /api/v1/invitations/lookup": "previewInvitation",
+      "post /api/v1/invitations/accept": "acceptInvitation",
+      "get /api/v1/invitations/{id}": "getInvitation",
+      "delete /api/v1/invitations/{id}": "revokeInvitation",
+      "post /api/v1/invitations/{id}/resend": "resendInvitation",
+      "post invitationEvent": "invitationEvent",
+    });
+    expect(doc.components.schemas.Error?.properties?.code?.enum).toEqual(Object.keys(ERRORS));
   });
 });

@@ -16,9 +16,23 @@ describe("D1 read replication (Sessions API)", () => {
     const { id } = await created.json<{ id: string }>();
     const listed = await api("/api/v1/invitations", { token: admin.token });
     const revoked = await api(`/api/v1/invitations/${id}`, { method: "DELETE", token: admin.token });
-    for (const res of [created, listed, revoked]) {
+    // No query runs for a bulk create whose items are all invalid: the bookmark is still sent.
+    const allInvalid = await api("/api/v1/invitations/bulk", {
+      method: "POST",
+      token: admin.token,
+      json: { invitations: [{ email: "not an address" }, { role: "VIEWER" }] },
+    });
+    expect(allInvalid.status).toBe(200);
+    expect((await allInvalid.json<{ summary: { invalid: number } }>()).summary.invalid).toBe(2);
+    for (const res of [created, listed, revoked, allInvalid]) {
       expect(res.headers.get("x-d1-bookmark")).toMatch(BOOKMARK);
     }
+  });
+
+  it("sends no bookmark on an error answered before any query (a 401)", async () => {
+    const res = await api("/api/v1/invitations", { token: "not-a-token" });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("x-d1-bookmark")).toBeNull();
   });
 
   it("anchors the request's session at a well-formed bookmark, or lets it use any replica without one", async () => {

@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { InvitationEvent } from "../src/events/events";
 import { signatureHeaders } from "../src/events/webhook";
@@ -71,28 +72,18 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
   };
 }
 
-/** The Standard Webhooks check a receiver runs, written out here with WebCrypto. */
-async function verifies(secret: string, headers: Headers, body: string): Promise<boolean> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (char) => char.charCodeAt(0)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  const signed = new TextEncoder().encode(
-    `${headers.get("webhook-id")}.${headers.get("webhook-timestamp")}.${body}`,
-  );
-  return (
-    await Promise.all(
-      (headers.get("webhook-signature") ?? "").split(" ").map(async (entry) => {
-        const [version, signature] = entry.split(",");
-        if (version !== "v1" || !signature) return false;
-        const bytes = Uint8Array.from(atob(signature), (char) => char.charCodeAt(0));
-        return crypto.subtle.verify("HMAC", key, bytes, signed);
-      }),
-    )
-  ).some(Boolean);
+/**
+ * The check a receiver runs, with the Standard Webhooks reference library (`standardwebhooks` on
+ * npm): signature over id, timestamp and body, and a timestamp within its tolerance of now.
+ */
+function verifies(secret: string, headers: Headers, body: string): boolean {
+  try {
+    new Webhook(secret).verify(body, Object.fromEntries(headers));
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return false;
+    throw error;
+  }
 }
 
 restoreAfterEach();
@@ -103,7 +94,7 @@ afterAll(async () => {
 });
 
 describe("webhook delivery through the local queue", () => {
-  it("POSTs each event as JSON, signed with Standard Webhooks headers a receiver can verify", async () => {
+  it("POSTs each event as JSON, signed with Standard Webhooks headers the reference standardwebhooks library verifies", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const deliveries = receiver(() => 204);
     const sent = event();
@@ -120,12 +111,10 @@ describe("webhook delivery through the local queue", () => {
     expect(timestamp).toBeGreaterThanOrEqual(before);
     expect(timestamp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
     expect(delivery?.headers.get("webhook-signature")).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
-    expect(await verifies(env.WEBHOOK_SECRET, delivery?.headers ?? new Headers(), delivery?.body ?? "")).toBe(
-      true,
-    );
+    expect(verifies(env.WEBHOOK_SECRET, delivery?.headers ?? new Headers(), delivery?.body ?? "")).toBe(true);
     // A body changed on the way no longer verifies.
     const tampered = (delivery?.body ?? "").replace("VIEWER", "ORG_ADMIN");
-    expect(await verifies(env.WEBHOOK_SECRET, delivery?.headers ?? new Headers(), tampered)).toBe(false);
+    expect(verifies(env.WEBHOOK_SECRET, delivery?.headers ?? new Headers(), tampered)).toBe(false);
   });
 
   it("retries a refused delivery with the same event id, and stops once the receiver answers 2xx", async () => {

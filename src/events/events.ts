@@ -110,7 +110,10 @@ export function registerEventWebhook(registry: OpenAPIHono["openAPIRegistry"]) {
   registry.registerWebhook({
     method: "post",
     path: "invitationEvent",
+    operationId: "invitationEvent",
     tags: ["Events"],
+    // Not a bearer token: the receiver checks the `webhook-signature` header (docs/events.md).
+    security: [],
     summary: "A lifecycle event",
     description:
       "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.expired`, and `.delivery_failed` when its email is given up) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",

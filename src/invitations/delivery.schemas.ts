@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DELIVERY_STATUSES } from "../db/schema";
+import { omittedMeans } from "../lib/omitted-means";
 
 /*
  * The wire shapes of the invitation email: where the current send's email stands (on every
@@ -41,9 +42,9 @@ export const DeliverySchema = z
 export type Delivery = z.infer<typeof DeliverySchema>;
 
 /** `sendEmail` on create, on each bulk item and on resend. */
-export const SendEmailSchema = z.boolean().default(true).openapi({
+export const SendEmailSchema = omittedMeans(z.boolean(), true).openapi({
   description:
-    "Whether this service emails the invitee the link (through Cloudflare Email Service, off the request). `false` skips it (the delivery is `SKIPPED`): for teams that mail through their own system, from the returned `inviteUrl` or the `invitation.created` / `invitation.resent` event.",
+    "`true` when omitted: whether this service emails the invitee the link (through Cloudflare Email Service, off the request). `false` skips it (the delivery is `SKIPPED`): for teams that mail through their own system, from the returned `inviteUrl` or the `invitation.created` / `invitation.resent` event.",
   example: true,
 });
 

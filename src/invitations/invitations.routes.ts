@@ -79,6 +79,7 @@ const NoStoreHeadersSchema = BookmarkResponseHeadersSchema.extend({
 });
 
 export const listInvitations = createRoute({
+  operationId: "listInvitations",
   method: "get",
   path: "/invitations",
   tags,
@@ -101,6 +102,7 @@ export const listInvitations = createRoute({
 });
 
 export const createInvitation = createRoute({
+  operationId: "createInvitation",
   method: "post",
   path: "/invitations",
   tags,
@@ -135,6 +137,7 @@ export const createInvitation = createRoute({
 });
 
 export const bulkCreateInvitations = createRoute({
+  operationId: "bulkCreateInvitations",
   method: "post",
   path: "/invitations/bulk",
   tags,
@@ -169,6 +172,7 @@ export const bulkCreateInvitations = createRoute({
 });
 
 export const revokeInvitation = createRoute({
+  operationId: "revokeInvitation",
   method: "delete",
   path: "/invitations/{id}",
   tags,
@@ -199,6 +203,7 @@ export const revokeInvitation = createRoute({
 });
 
 export const getInvitation = createRoute({
+  operationId: "getInvitation",
   method: "get",
   path: "/invitations/{id}",
   tags,
@@ -219,6 +224,7 @@ export const getInvitation = createRoute({
 });
 
 export const resendInvitation = createRoute({
+  operationId: "resendInvitation",
   method: "post",
   path: "/invitations/{id}/resend",
   tags,
@@ -265,6 +271,7 @@ export const resendInvitation = createRoute({
 });
 
 export const lookupInvitation = createRoute({
+  operationId: "previewInvitation",
   method: "get",
   path: "/invitations/lookup",
   tags,
@@ -286,6 +293,7 @@ export const lookupInvitation = createRoute({
 });
 
 export const acceptInvitation = createRoute({
+  operationId: "acceptInvitation",
   method: "post",
   path: "/invitations/accept",
   tags,

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
+import { omittedMeans } from "../lib/omitted-means";
 import { DeliverySchema, SendEmailSchema } from "./delivery.schemas";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 
@@ -19,6 +20,13 @@ const Timestamp = z.iso.datetime();
  */
 const EMAIL_PATTERN =
   /^(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * What the create schema accepts before it trims and lower-cases, for the OpenAPI document
+ * (JSON Schema patterns have no flags): EMAIL_PATTERN with both letter cases, between optional
+ * ASCII whitespace.
+ */
+const EMAIL_INPUT_PATTERN = `^[\\t\\n\\v\\f\\r ]*${EMAIL_PATTERN.source.slice(1, -1).replaceAll("a-z", "a-zA-Z")}[\\t\\n\\v\\f\\r ]*$`;
 
 /** An invitation as the API returns it: camelCase, ISO-8601 UTC timestamps, every field present. */
 export const InvitationSchema = z
@@ -57,38 +65,43 @@ export const InvitationSchema = z
     }),
     delivery: DeliverySchema,
   })
-  .openapi("Invitation", {
-    example: {
-      id: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
-      organizationId: "7bc05553-4b68-44e8-b7bc-37be63c6d9e9",
-      email: "user@example.com",
-      role: "ORG_ADMIN",
-      status: "PENDING",
-      invitedBy: "user_2f9d1c",
-      createdAt: "2019-08-24T14:15:22.000Z",
-      updatedAt: "2019-08-24T14:15:22.000Z",
-      expiresAt: "2019-08-31T14:15:22.000Z",
-      acceptedAt: null,
-      acceptedBy: null,
-      revokedAt: null,
-      revokedBy: null,
-      resendCount: 0,
-      lastSentAt: "2019-08-24T14:15:22.000Z",
-      delivery: {
-        status: "SENT",
-        attempts: 1,
-        lastAttemptAt: "2019-08-24T14:15:23.000Z",
-        sentAt: "2019-08-24T14:15:24.000Z",
-        lastError: null,
-      },
+  .openapi("Invitation", { example: invitationExample() });
+
+/** The example invitation of the document (a function: each schema gets its own copy). */
+function invitationExample() {
+  return {
+    id: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+    organizationId: "7bc05553-4b68-44e8-b7bc-37be63c6d9e9",
+    email: "user@example.com",
+    role: "ORG_ADMIN",
+    status: "PENDING",
+    invitedBy: "user_2f9d1c",
+    createdAt: "2019-08-24T14:15:22.000Z",
+    updatedAt: "2019-08-24T14:15:22.000Z",
+    expiresAt: "2019-08-31T14:15:22.000Z",
+    acceptedAt: null,
+    acceptedBy: null,
+    revokedAt: null,
+    revokedBy: null,
+    resendCount: 0,
+    lastSentAt: "2019-08-24T14:15:22.000Z",
+    delivery: {
+      status: "SENT",
+      attempts: 1,
+      lastAttemptAt: "2019-08-24T14:15:23.000Z",
+      sentAt: "2019-08-24T14:15:24.000Z",
+      lastError: null,
     },
-  });
+  } as const;
+}
 
 export type Invitation = z.infer<typeof InvitationSchema>;
 
+const TOKEN_EXAMPLE = "q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM";
+
 const InvitationToken = z.string().regex(INVITATION_TOKEN_PATTERN, "Invalid invitation token").openapi({
   description: "The secret from the invitation link: 43 base64url characters.",
-  example: "q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+  example: TOKEN_EXAMPLE,
 });
 
 /**
@@ -103,9 +116,15 @@ export const InvitationWithLinkSchema = InvitationSchema.extend({
   inviteUrl: z.url().openapi({
     description:
       "The link the invitee opens: `INVITE_URL_BASE` with `?token=...`, or, when that is not set, this service's own invitation page (`PUBLIC_URL` + `/invite?token=...`: HTML for people, not an operation of this document; its Continue button leads to `ACCEPT_URL`). The emailed link is the same.",
-    example: "https://app.example.com/invitations/accept?token=q3Jx0dY8l2mWcV5nKf9sTzA1bE7gH4uR6oPiLyNwXeM",
+    example: `https://app.example.com/invitations/accept?token=${TOKEN_EXAMPLE}`,
   }),
-}).openapi("InvitationWithLink");
+}).openapi("InvitationWithLink", {
+  example: {
+    ...invitationExample(),
+    token: TOKEN_EXAMPLE,
+    inviteUrl: `https://app.example.com/invitations/accept?token=${TOKEN_EXAMPLE}`,
+  },
+});
 
 export type InvitationWithLink = z.infer<typeof InvitationWithLinkSchema>;
 
@@ -139,9 +158,13 @@ export const CreateInvitationBodySchema = z
         description:
           "Email address to invite. ASCII whitespace is trimmed and ASCII letters are lower-cased before it is stored and compared (no Unicode case mapping: an address with any non-ASCII character is refused). An RFC 5322 dot-atom address (ASCII, no quoted local part, no IP literal) with a dotted host name, at most 254 characters.",
         format: "email",
+        pattern: EMAIL_INPUT_PATTERN,
         example: "user@example.com",
       }),
-    role: z.enum(ROLES).default("VIEWER").openapi({ description: "Role to assign (defaults to VIEWER)." }),
+    role: omittedMeans(z.enum(ROLES), "VIEWER").openapi({
+      description: "Role to assign; VIEWER when omitted.",
+      example: "VIEWER",
+    }),
     expiresInDays: z.number().int().min(1).max(30).optional().openapi({
       description:
         "Days until the invitation expires, 1 to 30. Defaults to the configured lifetime (`INVITATION_TTL_SECONDS`, 7 days). A resend gives the invitation the same lifetime again.",
@@ -170,9 +193,9 @@ export const BulkCreateInvitationsBodySchema = z
         items: { $ref: "#/components/schemas/CreateInvitationBody" },
         example: [{ email: "ada@example.com", role: "OPERATOR" }, { email: "grace@example.com" }],
       }),
-    dryRun: z.boolean().default(false).openapi({
+    dryRun: omittedMeans(z.boolean(), false).openapi({
       description:
-        "Validate and report what would happen, writing nothing: `would_create` for an item that would be created now. No links are issued.",
+        "`false` when omitted. Validate and report what would happen, writing nothing: `would_create` for an item that would be created now. No links are issued.",
     }),
   })
   .openapi("BulkCreateInvitationsBody");
@@ -235,7 +258,9 @@ export const BulkCreateInvitationsResponseSchema = z
 
 export type BulkCreateResult = z.infer<typeof BulkCreateResultSchema>;
 
-const InvitationId = z.uuid().toLowerCase();
+// The document says what z.uuid() accepts (RFC 9562 versions 1-8, the nil and max UUIDs, any
+// letter case) as a pattern too: `format: uuid` alone leaves the version and variant digits unsaid.
+const InvitationId = z.uuid().toLowerCase().openapi({ pattern: z.regexes.uuid().source });
 const idParam = { name: "id", in: "path" } as const;
 const idExample = "497f6eca-6276-4993-bfeb-53cbbbba6f08";
 

@@ -71,13 +71,11 @@ export const ListInvitationsQuerySchema = z
     ),
     email: z.string().overwrite(normalizeEmail).min(1).max(254).optional().openapi({
       description:
-        "Only invitations to this address (exact; ASCII letters compare case-insensitively, nothing else is folded).",
-      example: "user@example.com",
+        "Only invitations to this address, e.g. `user@example.com` (exact; ASCII letters compare case-insensitively, nothing else is folded).",
     }),
     role: valuesQuery(ROLES, "Only invitations granting these roles."),
     invitedBy: z.string().min(1).max(255).optional().openapi({
-      description: "Only invitations sent by this user (token `sub`, exact).",
-      example: "user_2f9d1c",
+      description: "Only invitations sent by this user (token `sub`, exact), e.g. `user_2f9d1c`.",
     }),
     sort: z
       .enum(SORTS)

@@ -30,6 +30,11 @@ export const ERRORS = {
   },
   INVITATION_NOT_FOUND: { status: 404, error: "Not Found", message: "Invitation not found" },
   NOT_FOUND: { status: 404, error: "Not Found", message: "Route not found" },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    error: "Method Not Allowed",
+    message: "This path does not take this method; `Allow` lists the ones it takes",
+  },
   CONFLICT: {
     status: 409,
     error: "Conflict",
@@ -74,6 +79,9 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Every code, in ERRORS' order: the enum of `Error.code`, which clients switch on. */
+export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+
 /** Field path (dotted, or the part of the request when the whole part is wrong) to its messages. */
 export type ErrorDetails = Record<string, string[]>;
 
@@ -102,7 +110,11 @@ export class ApiError extends Error {
 /** The error envelope, as every error response carries it. */
 export const ErrorSchema = z
   .object({
-    code: z.string().openapi({ description: "Machine-readable error code.", example: "VALIDATION_ERROR" }),
+    code: z.enum(ERROR_CODES).openapi({
+      description:
+        "Machine-readable error code, one of this list (each operation's responses say which it can answer with). New codes may be added in later versions: treat an unknown one by its HTTP status.",
+      example: "VALIDATION_ERROR",
+    }),
     details: z.record(z.string(), z.array(z.string())).openapi({
       description:
         "For VALIDATION_ERROR: each failing field (a dotted path, or `body` / `query` when the whole part is wrong) with its messages. Empty otherwise.",
@@ -124,7 +136,6 @@ function envelope(code: ErrorCode, message: string, details: ErrorDetails): Erro
 function errorResponse(code: ErrorCode, description: string, headers?: z.ZodObject) {
   const { status, error, message } = ERRORS[code];
   return {
-    status,
     description,
     ...(headers && { headers }),
     content: {
@@ -268,5 +279,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   return renderError(c, new ApiError("INTERNAL_SERVER_ERROR"));
 };
 
-/** Routing misses (unknown path, or a method the path does not have). */
+/** Routing misses: a path no route has (a known path with another method is methodNotAllowed's). */
 export const notFound: NotFoundHandler<AppEnv> = (c) => renderError(c, new ApiError("NOT_FOUND"));
+
+/** A known path asked with a method it does not take: 405 in the envelope, with `Allow` (RFC 9110). */
+export function methodNotAllowedError(c: Context<AppEnv>, allowed: string[]) {
+  return renderError(c, new ApiError("METHOD_NOT_ALLOWED", { headers: { Allow: allowed.join(", ") } }));
+}
