@@ -7,6 +7,7 @@ import { registerEventWebhook } from "./events/events";
 import { publishAfterWrites } from "./events/publisher";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
+import { logRequestCost } from "./lib/cost-log";
 import { createRouter } from "./lib/create-router";
 import { d1Session } from "./lib/d1-session";
 import { ApiError, notFound, onError } from "./lib/errors";
@@ -24,6 +25,7 @@ export function createApp() {
   const app = createRouter();
 
   app.use(requestId());
+  app.use(logRequestCost);
   app.use(secureHeaders());
   app.use("/api/*", corsFromConfig);
   const limit = (maxSize: number) =>

@@ -2,7 +2,8 @@ import { createMiddleware } from "hono/factory";
 import type { Db } from "../db/client";
 import type { InvitationEventRow } from "../db/schema";
 import type { AppEnv } from "../lib/app-env";
-import { describeError, type Logger, requestLogger } from "../lib/log";
+import { afterResponse } from "../lib/cost-log";
+import { describeError, type Logger } from "../lib/log";
 import { type EmailJob, type Job, PUBLISH_JOB } from "../lib/queue-messages";
 import { changedInvitations } from "../lib/request-changes";
 import { type InvitationEvent, toEvent } from "./events";
@@ -142,11 +143,12 @@ export async function requestPublish(queue: Queue<Job>, log: Logger): Promise<vo
 /**
  * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts), asks
  * for the outbox to be published once the response has been sent (`waitUntil`): one queue send at
- * most, no D1 query, whatever the outbox holds, so a request's cost is its own. Requests that
+ * most, no D1 query, whatever the outbox holds, so a request's cost is its own. It logs its own
+ * cost line (`after: "publish"`) with the request's id. Requests that
  * changed nothing (reads, refusals, dry runs, replayed answers) send nothing.
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if (!changedInvitations(c)) return;
-  c.executionCtx.waitUntil(requestPublish(c.env.INVITATION_JOBS, requestLogger(c)));
+  afterResponse(c, "publish", (_db, log) => requestPublish(c.env.INVITATION_JOBS, log));
 });
