@@ -12,13 +12,18 @@
  *    compared with each other (the app and its baselines) share their time round-robin.
  *    (bench/load.ts)
  * 4. The cron sweep of a 10,000 and a 100,000 expired backlog, run after run until drained.
- * 5. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size, with the
+ * 5. What things cost in D1, on a second `wrangler dev` whose log is kept: rows read by each kind
+ *    of list request at 1k and 100k, page 1 with every filter, deep pages by number and by cursor
+ *    (bench/list-cost.ts); and each operation's D1 cost, the work after its response, its events'
+ *    publishing and its emails included, from the Worker's own cost lines (bench/operation-cost.ts).
+ * 6. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size, with the
  *    goals each figure is held to. (bench/report.ts)
  *
  * Bounded: BENCH_DURATION (seconds per scenario, default 10, at most 60), BENCH_ROUNDS (slices it
  * is cut into, default 5), BENCH_WARMUP (default 2),
  * BENCH_CONNECTIONS (default 10, at most 64). BENCH_ONLY (a regular expression) runs only the
- * scenarios it matches and writes no results. Everything it starts, it stops.
+ * scenarios it matches and writes no results; BENCH_COSTS=only runs step 5 alone (no load) and
+ * writes no results. Everything it starts, it stops.
  */
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -33,7 +38,9 @@ import {
   type SweepResult,
   sweepBacklog,
 } from "./database.ts";
+import { listCostLines } from "./list-cost.ts";
 import { compare, describe, LOAD, type LoadResult, type Ratio, ratio, type Target } from "./load.ts";
+import { type OperationCost, operationCostLines, operationCosts } from "./operation-cost.ts";
 import { type Goal, machine, writeReport } from "./report.ts";
 
 /** Items per bulk create request: the most one may hold. */
@@ -200,10 +207,31 @@ async function bundleSize() {
   return { bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
 }
 
+/** Step 5: a `wrangler dev` that keeps its log, for the list's rows read and each operation's cost. */
+async function measureCosts(): Promise<{ listCosts: string[]; operationCosts: OperationCost[] }> {
+  process.stderr.write("D1 costs ...\n");
+  const log = `${STATE}/wrangler-dev.log`;
+  const dev = await startBenchWorker(STATE, {
+    log,
+    vars: { RESEND_COOLDOWN_SECONDS: "0", EMAIL_FROM: "invitations@example.com" },
+  });
+  try {
+    return { listCosts: await listCostLines(dev.base), operationCosts: await operationCosts(dev.base, log) };
+  } finally {
+    await dev.stop();
+  }
+}
+
 async function main() {
   const startedAt = new Date().toISOString();
   process.stderr.write("Preparing the database ...\n");
   await prepareDatabase();
+
+  if (process.env.BENCH_COSTS === "only") {
+    const costs = await measureCosts();
+    console.log([...costs.listCosts, ...operationCostLines(costs.operationCosts)].join("\n"));
+    return;
+  }
 
   process.stderr.write("Starting wrangler dev ...\n");
   const dev = await startBenchWorker(STATE);
@@ -225,8 +253,9 @@ async function main() {
     await sweepBacklog(dev.base, "10k", ORG.sweep10k, 10_000),
     await sweepBacklog(dev.base, "100k", ORG.sweep100k, 100_000),
   ];
-
   await dev.stop();
+
+  const costs = await measureCosts();
   process.stderr.write("Bundle ...\n");
   const bundle = await bundleSize();
 
@@ -236,6 +265,7 @@ async function main() {
     settings: { connections: LOAD.connections, warmupSeconds: LOAD.warmup, durationSeconds: LOAD.duration },
     results,
     sweeps,
+    ...costs,
     bundle,
     goals: goals(results, sweeps),
   });
