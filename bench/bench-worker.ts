@@ -28,7 +28,7 @@ export async function inviteeAuth(email: string): Promise<{ Authorization: strin
  */
 export function startBenchWorker(
   persistTo: string,
-  { log, vars = {} }: { log?: string; vars?: Record<string, string> } = {},
+  { log, vars = {}, args }: { log?: string; vars?: Record<string, string>; args?: string[] } = {},
 ): Promise<DevServer> {
   return startDev({
     config: CONFIG,
@@ -36,6 +36,7 @@ export function startBenchWorker(
     vars: { JWT_SECRET: SECRET, ...vars },
     logLevel: log === undefined ? "warn" : "log",
     log,
+    args,
     readyPath: "/__bench/constant",
     ready: (status) => status >= 200 && status < 300,
   });

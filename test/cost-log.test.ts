@@ -13,7 +13,7 @@ import {
   runSweep,
   seedPending,
 } from "./helpers";
-import { runJobsBatch } from "./queues";
+import { jobsQueue, runJobsBatch } from "./queues";
 
 restoreAfterEach();
 
@@ -76,11 +76,16 @@ describe("cost per request in the logs", () => {
   it("gives a write its line and the publishing it starts after the response a line of its own", async () => {
     const admin = await caller();
     const lines = captureLines();
-    const { res, stats } = await metered("/api/v1/invitations", {
-      method: "POST",
-      headers: bearer(admin.token, { "Content-Type": "application/json" }),
-      body: JSON.stringify({ email: "cost-line@example.com", role: "VIEWER" }),
-    });
+    // A jobs queue of its own: no "publish" job of an earlier write is still waiting on it.
+    const jobs = jobsQueue();
+    const { db, stats } = meteredD1();
+    const write = (email: string) =>
+      fetchWith({ DB: db, INVITATION_JOBS: jobs.queue }, "/api/v1/invitations", {
+        method: "POST",
+        headers: bearer(admin.token, { "Content-Type": "application/json" }),
+        body: JSON.stringify({ email, role: "VIEWER" }),
+      });
+    const res = await write("cost-line@example.com");
     expect(res.status).toBe(201);
     const requestId = res.headers.get("X-Request-Id");
     const mine = lines.filter(
@@ -101,6 +106,14 @@ describe("cost per request in the logs", () => {
     expect(stats.rowsWritten).toBeGreaterThan(0);
     // Asking for publication is a queue send, no D1 query.
     expect(after).toMatchObject({ after: "publish", d1Queries: 0, d1RowsRead: 0, d1RowsWritten: 0 });
+    expect(jobs.sent).toEqual([{ kind: "publish" }]);
+
+    // A write while that job waits to start leaves no work behind it, so no line of that kind.
+    const second = await write("cost-line-2@example.com");
+    expect(second.status).toBe(201);
+    const secondLines = lines.filter((line) => line.requestId === second.headers.get("X-Request-Id"));
+    expect(secondLines.map((line) => line.message).sort()).toEqual(["Invitation created", "request"]);
+    expect(jobs.sent).toHaveLength(1);
   });
 
   it("names the route's pattern, never the URL: no link token, query or email address in any line", async () => {
