@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { SweepResult } from "./database.ts";
 import { LOAD, type LoadResult } from "./load.ts";
 import { type OperationCost, operationCostLines } from "./operation-cost.ts";
+import { type Storage, storageLines } from "./storage.ts";
 
 /** A figure the bench reports, with the goal it is held to (`met` undefined when it has none). */
 export type Goal = { figure: string; goal: string; value: number; met: boolean | undefined };
@@ -18,6 +19,7 @@ export type Report = {
   settings: { connections: number; warmupSeconds: number; durationSeconds: number };
   results: LoadResult[];
   sweeps: SweepResult[];
+  storage: Storage;
   /** The list's rows read per kind of request at 1k and 100k, as Markdown lines. */
   listCosts: string[];
   operationCosts: OperationCost[];
@@ -57,6 +59,7 @@ function markdown({
   machine: m,
   results,
   sweeps,
+  storage,
   listCosts,
   operationCosts,
   bundle,
@@ -99,6 +102,7 @@ function markdown({
         `${s.wallMs} (${s.slowestRunMs})`,
       ],
     ),
+    ...storageLines(storage),
     ...listCosts,
     ...operationCostLines(operationCosts),
     `Bundle (\`wrangler deploy --dry-run\`): ${fmt(bundle.bytes / 1024, 1)} KiB, ${fmt(bundle.gzipBytes / 1024, 1)} KiB gzipped.`,

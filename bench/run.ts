@@ -12,9 +12,10 @@
  *    compared with each other (the app and its baselines) share their time round-robin.
  *    (bench/load.ts)
  * 4. The cron sweep of a 10,000 and a 100,000 expired backlog, run after run until drained.
- * 5. What things cost in D1, on a second `wrangler dev` whose log is kept: rows read by each kind
- *    of list request at 1k and 100k, page 1 with every filter, deep pages by number and by cursor
- *    (bench/list-cost.ts); and each operation's D1 cost, the work after its response, its events'
+ * 5. What things cost in D1: bytes per invitation in the seeded database (bench/storage.ts); then,
+ *    on a second `wrangler dev` whose log is kept, rows read by each kind of list request at 1k and
+ *    100k, page 1 with every filter, deep pages by number and by cursor (bench/list-cost.ts); and
+ *    each operation's D1 cost, the work after its response, its events'
  *    publishing and its emails included, from the Worker's own cost lines (bench/operation-cost.ts).
  * 6. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size, with the
  *    goals each figure is held to. (bench/report.ts)
@@ -31,6 +32,7 @@ import { wrangler } from "../scripts/wrangler-dev.ts";
 import { auth, startBenchWorker } from "./bench-worker.ts";
 import {
   ORG,
+  PEER_SESSION_TOKEN,
   prepareDatabase,
   REVOKE_POOL,
   SIZES,
@@ -41,7 +43,9 @@ import {
 import { listCostLines } from "./list-cost.ts";
 import { compare, describe, LOAD, type LoadResult, type Ratio, ratio, type Target } from "./load.ts";
 import { type OperationCost, operationCostLines, operationCosts } from "./operation-cost.ts";
+import { PEER_BASE_PATH } from "./peer/base-path.ts";
 import { type Goal, machine, writeReport } from "./report.ts";
+import { measureStorage, storageLines } from "./storage.ts";
 
 /** Items per bulk create request: the most one may hold. */
 const BULK_ITEMS = 100;
@@ -57,7 +61,12 @@ const SCENARIO = {
   createNoLimiter: "create (fresh emails), rate limiter off",
   keyedCreate: "create with an Idempotency-Key",
   bulk: `bulk create, ${BULK_ITEMS} per request`,
+  peerList1k: "peer: Better Auth list-invitations (1k)",
+  peerInvite: "peer: Better Auth invite-member",
 };
+
+/** The peer's (Better Auth's) requests, with the bench user's session token. */
+const PEER = { Authorization: `Bearer ${PEER_SESSION_TOKEN}` };
 
 /** The next of ORG.revoke's pending invitations to revoke. */
 let revokeNext = 1;
@@ -88,6 +97,14 @@ async function scenarioGroups(): Promise<[string, Target][][]> {
       ["list page 1, limit 20 (10k)", await listPage1(ORG.medium)],
       [SCENARIO.list100k, await listPage1(ORG.large)],
       [SCENARIO.list100kNoLimiter, await listPage1(ORG.large, noRateLimit)],
+      [
+        SCENARIO.peerList1k,
+        {
+          method: "GET",
+          path: `${PEER_BASE_PATH}/organization/list-invitations?organizationId=${ORG.small}`,
+          headers: PEER,
+        },
+      ],
     ],
     [
       [
@@ -115,6 +132,20 @@ async function scenarioGroups(): Promise<[string, Target][][]> {
       ],
       [SCENARIO.create, await create()],
       [SCENARIO.createNoLimiter, await create({ headers: noRateLimit })],
+      [
+        SCENARIO.peerInvite,
+        {
+          method: "POST",
+          path: `${PEER_BASE_PATH}/organization/invite-member`,
+          headers: { ...PEER, "Content-Type": "application/json" },
+          body: () =>
+            JSON.stringify({
+              email: `peer${email++}@example.com`,
+              role: "member",
+              organizationId: ORG.peerCreate,
+            }),
+        },
+      ],
       // A fresh key per request: the first use of a key, the cost every keyed create pays.
       [SCENARIO.keyedCreate, await create({ fresh: () => ({ "Idempotency-Key": crypto.randomUUID() }) })],
       [
@@ -190,6 +221,18 @@ function goals(results: LoadResult[], sweeps: SweepResult[]): Goal[] {
       ratio(list100k, by(SCENARIO.list100kNoLimiter)),
     ),
     ratioGoal("create req/s, rate limiter on vs off", ratio(create, by(SCENARIO.createNoLimiter))),
+    // The peer, measured in the same rounds: its req/s against ours, and the rows each reads.
+    ratioGoal(
+      "peer list-invitations (1k) req/s vs our list page 1 (1k)",
+      ratio(by(SCENARIO.peerList1k), list1k),
+    ),
+    ratioGoal("peer invite-member req/s vs our create", ratio(by(SCENARIO.peerInvite), create)),
+    {
+      figure: "rows read per request: peer list-invitations (1k) / ours (1k)",
+      goal: "none",
+      value: (by(SCENARIO.peerList1k).rowsRead ?? Number.NaN) / (list1k.rowsRead ?? Number.NaN),
+      met: undefined,
+    },
     ratioGoal("create req/s, with an Idempotency-Key vs without", ratio(by(SCENARIO.keyedCreate), create)),
     // Invitations written per second: a bulk request writes BULK_ITEMS of them.
     ratioGoal(
@@ -226,10 +269,13 @@ async function main() {
   const startedAt = new Date().toISOString();
   process.stderr.write("Preparing the database ...\n");
   await prepareDatabase();
+  const storage = measureStorage(STATE);
 
   if (process.env.BENCH_COSTS === "only") {
     const costs = await measureCosts();
-    console.log([...costs.listCosts, ...operationCostLines(costs.operationCosts)].join("\n"));
+    console.log(
+      [...storageLines(storage), ...costs.listCosts, ...operationCostLines(costs.operationCosts)].join("\n"),
+    );
     return;
   }
 
@@ -265,6 +311,7 @@ async function main() {
     settings: { connections: LOAD.connections, warmupSeconds: LOAD.warmup, durationSeconds: LOAD.duration },
     results,
     sweeps,
+    storage,
     ...costs,
     bundle,
     goals: goals(results, sweeps),

@@ -18,6 +18,8 @@ import { createDb } from "../src/db/client";
 import app from "../src/index";
 import { expireInvitations } from "../src/jobs/expire-invitations";
 import { countD1, noCost } from "../src/lib/d1-cost";
+import { PEER_BASE_PATH } from "./peer/base-path";
+import { peerFetch } from "./peer/peer";
 
 type Stats = { statements: number; rowsRead: number; rowsWritten: number };
 
@@ -138,6 +140,12 @@ export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/constant") return json({ ok: true });
+    if (url.pathname.startsWith(`${PEER_BASE_PATH}/`)) {
+      if (!request.headers.has(MEASURE_HEADER)) return peerFetch(request, env.DB);
+      const cost = noCost();
+      const res = await peerFetch(request, countD1(env.DB, cost));
+      return withStats(res, { ...cost, statements: cost.queries });
+    }
     if (url.pathname === "/__bench/raw/list") return rawList(env, url);
     if (url.pathname === "/__bench/raw/create" && request.method === "POST") return rawCreate(env, request);
 
