@@ -1,4 +1,5 @@
 import { createDb, type Db } from "../db/client";
+import { databaseFor } from "../db/databases";
 import type { InvitationRow } from "../db/schema";
 import { requestPublish } from "../events/publisher";
 import { effectiveStatus } from "../invitations/invitation-status";
@@ -184,7 +185,7 @@ export async function sendInvitationEmails(
   batch: MessageBatch<unknown>,
   env: Env,
   log: Logger,
-  d1: D1Database = env.DB,
+  d1: D1Database = databaseFor(env),
 ): Promise<void> {
   let config: Config;
   try {
@@ -226,7 +227,7 @@ export async function giveUpInvitationEmails(
   batch: MessageBatch<unknown>,
   env: Env,
   log: Logger,
-  d1: D1Database = env.DB,
+  d1: D1Database = databaseFor(env),
 ): Promise<void> {
   const db = createDb(d1);
   let failed = false;

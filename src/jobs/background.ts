@@ -1,4 +1,5 @@
 import { createDb } from "../db/client";
+import { databaseFor } from "../db/databases";
 import { publishPending, publishQueues, SUBREQUESTS_PER_ROUND } from "../events/publisher";
 import { describeError, type Logger } from "../lib/log";
 import { type Job, JobSchema, PUBLISH_JOB } from "../lib/queue-messages";
@@ -44,7 +45,7 @@ export async function runJobs(
   batch: MessageBatch<unknown>,
   env: Env,
   log: Logger,
-  d1: D1Database = env.DB,
+  d1: D1Database = databaseFor(env),
 ): Promise<void> {
   const jobs: Job[] = [];
   for (const message of batch.messages) {

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { createDb, type Db } from "../db/client";
+import { databaseFor } from "../db/databases";
 import type { AppEnv } from "./app-env";
 import { costFields, countD1, type D1Cost, noCost } from "./d1-cost";
 import { describeError, type Logger, requestLogger } from "./log";
@@ -47,7 +48,7 @@ export function countedD1(c: Context<AppEnv>): D1Database {
     cost = noCost();
     c.set("d1Cost", cost);
   }
-  return countD1(c.env.DB, cost);
+  return countD1(databaseFor(c.env), cost);
 }
 
 /**
@@ -61,7 +62,7 @@ export function afterResponse(
 ) {
   const log = requestLogger(c);
   const cost = noCost();
-  const db = createDb(countD1(c.env.DB.withSession("first-primary"), cost));
+  const db = createDb(countD1(databaseFor(c.env).withSession("first-primary"), cost));
   const started = Date.now();
   c.executionCtx.waitUntil(
     work(db, log)
@@ -87,7 +88,7 @@ export async function withInvocationCost<T>(
   const cost: D1Cost = noCost();
   const started = Date.now();
   try {
-    return await work(countD1(env.DB, cost));
+    return await work(countD1(databaseFor(env), cost));
   } finally {
     log("info", invocation, { durationMs: since(started), ...costFields(cost) });
   }
