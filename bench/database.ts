@@ -20,7 +20,12 @@ export const ORG = {
   rawCreate: "a0000006-0000-4000-8000-000000000000",
   sweep10k: "a0000007-0000-4000-8000-000000000000",
   sweep100k: "a0000008-0000-4000-8000-000000000000",
+  /** Where the peer (Better Auth) invites, as ORG.create is where the app creates. */
+  peerCreate: "a000000a-0000-4000-8000-000000000000",
 };
+
+/** The peer's (Better Auth's) bench user and its session token (bearer plugin). */
+export const PEER_SESSION_TOKEN = "bench-peer-session-token";
 export const SIZES = { small: 1_000, medium: 10_000, large: 100_000 };
 /** Pending invitations of ORG.revoke, revoked one per request in the revoke scenario. */
 export const REVOKE_POOL = 80_000;
@@ -80,6 +85,40 @@ export async function freshDatabase(state: string, sql: string[]) {
   await runSqlFile("seed", sql.join("\n"), state, db);
 }
 
+/**
+ * The peer's tables (bench/peer/schema.ts) and its seed: the bench user, owner of the 1k and 100k
+ * organizations (the same invitations, as Better Auth stores them) and of the one it invites into.
+ */
+export function peerSql(): string {
+  const now = Date.now();
+  const orgs = [ORG.small, ORG.large, ORG.peerCreate];
+  return `CREATE TABLE user (id text PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE, email_verified integer NOT NULL, image text, created_at integer NOT NULL, updated_at integer NOT NULL);
+CREATE TABLE session (id text PRIMARY KEY, expires_at integer NOT NULL, token text NOT NULL UNIQUE, created_at integer NOT NULL, updated_at integer NOT NULL, ip_address text, user_agent text, user_id text NOT NULL REFERENCES user(id) ON DELETE CASCADE, active_organization_id text);
+CREATE INDEX session_user_id_idx ON session (user_id);
+CREATE TABLE account (id text PRIMARY KEY, account_id text NOT NULL, provider_id text NOT NULL, user_id text NOT NULL REFERENCES user(id) ON DELETE CASCADE, access_token text, refresh_token text, id_token text, access_token_expires_at integer, refresh_token_expires_at integer, scope text, password text, created_at integer NOT NULL, updated_at integer NOT NULL);
+CREATE INDEX account_user_id_idx ON account (user_id);
+CREATE TABLE verification (id text PRIMARY KEY, identifier text NOT NULL, value text NOT NULL, expires_at integer NOT NULL, created_at integer NOT NULL, updated_at integer NOT NULL);
+CREATE INDEX verification_identifier_idx ON verification (identifier);
+CREATE TABLE organization (id text PRIMARY KEY, name text NOT NULL, slug text NOT NULL UNIQUE, logo text, created_at integer NOT NULL, metadata text);
+CREATE TABLE member (id text PRIMARY KEY, organization_id text NOT NULL REFERENCES organization(id) ON DELETE CASCADE, user_id text NOT NULL REFERENCES user(id) ON DELETE CASCADE, role text NOT NULL, created_at integer NOT NULL);
+CREATE INDEX member_organization_id_idx ON member (organization_id);
+CREATE INDEX member_user_id_idx ON member (user_id);
+CREATE TABLE invitation (id text PRIMARY KEY, organization_id text NOT NULL REFERENCES organization(id) ON DELETE CASCADE, email text NOT NULL, role text, status text NOT NULL, expires_at integer NOT NULL, created_at integer NOT NULL, inviter_id text NOT NULL REFERENCES user(id) ON DELETE CASCADE);
+CREATE INDEX invitation_organization_id_idx ON invitation (organization_id);
+CREATE INDEX invitation_email_idx ON invitation (email);
+INSERT INTO user VALUES ('bench-user', 'Bench', 'bench@example.com', 1, NULL, ${now}, ${now});
+INSERT INTO session VALUES ('bench-session', ${now + 7 * DAY}, '${PEER_SESSION_TOKEN}', ${now}, ${now}, NULL, NULL, 'bench-user', NULL);
+${orgs
+  .map(
+    (org, i) => `INSERT INTO organization VALUES ('${org}', 'Org ${i}', 'org-${i}', NULL, ${now}, NULL);
+INSERT INTO member VALUES ('member-${i}', '${org}', 'bench-user', 'owner', ${now});`,
+  )
+  .join("\n")}
+INSERT INTO invitation (id, organization_id, email, role, status, expires_at, created_at, inviter_id)
+SELECT id, organization_id, email, CASE role WHEN 'ORG_ADMIN' THEN 'admin' ELSE 'member' END, 'pending', expires_at, created_at, 'bench-user'
+FROM invitations WHERE organization_id IN ('${ORG.small}', '${ORG.large}');`;
+}
+
 /** A fresh database: migrated, then seeded with the organizations the scenarios measure. */
 export async function prepareDatabase() {
   await freshDatabase(STATE, [
@@ -88,6 +127,7 @@ export async function prepareDatabase() {
     seedSql(ORG.large, SIZES.large),
     seedSql(ORG.revoke, REVOKE_POOL),
     noiseSql(),
+    peerSql(),
   ]);
 }
 

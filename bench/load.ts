@@ -89,7 +89,8 @@ const median = (values: number[]) => {
 };
 
 /** One line for a scenario's outcome. */
-export const describe = (r: LoadResult) => `${r.scenario}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms`;
+export const describe = (r: LoadResult) =>
+  `${r.scenario}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, ${r.non2xx} non-2xx, ${r.rowsRead ?? "n/a"} rows read/req`;
 
 /**
  * Scenarios that are compared with each other run round-robin: LOAD.rounds slices each, the order

@@ -7,6 +7,8 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import type { SweepResult } from "./database.ts";
 import { LOAD, type LoadResult } from "./load.ts";
+import { type OperationCost, operationCostLines } from "./operation-cost.ts";
+import { type Storage, storageLines } from "./storage.ts";
 
 /** A figure the bench reports, with the goal it is held to (`met` undefined when it has none). */
 export type Goal = { figure: string; goal: string; value: number; met: boolean | undefined };
@@ -17,6 +19,10 @@ export type Report = {
   settings: { connections: number; warmupSeconds: number; durationSeconds: number };
   results: LoadResult[];
   sweeps: SweepResult[];
+  storage: Storage;
+  /** The list's rows read per kind of request at 1k and 100k, as Markdown lines. */
+  listCosts: string[];
+  operationCosts: OperationCost[];
   bundle: { bytes: number; gzipBytes: number };
   goals: Goal[];
 };
@@ -48,7 +54,17 @@ const table = <T>(header: string, align: string, rows: T[], row: (item: T) => (s
   "",
 ];
 
-function markdown({ startedAt, machine: m, results, sweeps, bundle, goals }: Report): string {
+function markdown({
+  startedAt,
+  machine: m,
+  results,
+  sweeps,
+  storage,
+  listCosts,
+  operationCosts,
+  bundle,
+  goals,
+}: Report): string {
   return [
     `# Benchmark results`,
     "",
@@ -86,6 +102,9 @@ function markdown({ startedAt, machine: m, results, sweeps, bundle, goals }: Rep
         `${s.wallMs} (${s.slowestRunMs})`,
       ],
     ),
+    ...storageLines(storage),
+    ...listCosts,
+    ...operationCostLines(operationCosts),
     `Bundle (\`wrangler deploy --dry-run\`): ${fmt(bundle.bytes / 1024, 1)} KiB, ${fmt(bundle.gzipBytes / 1024, 1)} KiB gzipped.`,
     "",
     ...table("| goal | target | measured | met |", "|---|---|---:|---|", goals, (g) => [

@@ -12,13 +12,19 @@
  *    compared with each other (the app and its baselines) share their time round-robin.
  *    (bench/load.ts)
  * 4. The cron sweep of a 10,000 and a 100,000 expired backlog, run after run until drained.
- * 5. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size, with the
+ * 5. What things cost in D1: bytes per invitation in the seeded database (bench/storage.ts); then,
+ *    on a second `wrangler dev` whose log is kept, rows read by each kind of list request at 1k and
+ *    100k, page 1 with every filter, deep pages by number and by cursor (bench/list-cost.ts); and
+ *    each operation's D1 cost, the work after its response, its events'
+ *    publishing and its emails included, from the Worker's own cost lines (bench/operation-cost.ts).
+ * 6. A Markdown table and a JSON file in bench/results/, and the gzipped bundle size, with the
  *    goals each figure is held to. (bench/report.ts)
  *
  * Bounded: BENCH_DURATION (seconds per scenario, default 10, at most 60), BENCH_ROUNDS (slices it
  * is cut into, default 5), BENCH_WARMUP (default 2),
  * BENCH_CONNECTIONS (default 10, at most 64). BENCH_ONLY (a regular expression) runs only the
- * scenarios it matches and writes no results. Everything it starts, it stops.
+ * scenarios it matches and writes no results; BENCH_COSTS=only runs step 5 alone (no load) and
+ * writes no results. Everything it starts, it stops.
  */
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -26,31 +32,23 @@ import { wrangler } from "../scripts/wrangler-dev.ts";
 import { auth, startBenchWorker } from "./bench-worker.ts";
 import {
   ORG,
+  PEER_SESSION_TOKEN,
   prepareDatabase,
   REVOKE_POOL,
   SIZES,
   STATE,
-  type SweepResult,
   sweepBacklog,
 } from "./database.ts";
-import { compare, describe, LOAD, type LoadResult, type Ratio, ratio, type Target } from "./load.ts";
-import { type Goal, machine, writeReport } from "./report.ts";
+import { BULK_ITEMS, goals, SCENARIO } from "./goals.ts";
+import { listCostLines } from "./list-cost.ts";
+import { compare, describe, LOAD, type LoadResult, type Target } from "./load.ts";
+import { type OperationCost, operationCostLines, operationCosts } from "./operation-cost.ts";
+import { PEER_BASE_PATH } from "./peer/base-path.ts";
+import { machine, writeReport } from "./report.ts";
+import { measureStorage, storageLines } from "./storage.ts";
 
-/** Items per bulk create request: the most one may hold. */
-const BULK_ITEMS = 100;
-
-/** The scenarios the goals are computed from. */
-const SCENARIO = {
-  rawList: "baseline: raw D1 list page 1 (100k)",
-  list1k: "list page 1, limit 20 (1k)",
-  list100k: "list page 1, limit 20 (100k)",
-  list100kNoLimiter: "list page 1, limit 20 (100k), rate limiter off",
-  rawInsert: "baseline: raw D1 insert",
-  create: "create (fresh emails)",
-  createNoLimiter: "create (fresh emails), rate limiter off",
-  keyedCreate: "create with an Idempotency-Key",
-  bulk: `bulk create, ${BULK_ITEMS} per request`,
-};
+/** The peer's (Better Auth's) requests, with the bench user's session token. */
+const PEER = { Authorization: `Bearer ${PEER_SESSION_TOKEN}` };
 
 /** The next of ORG.revoke's pending invitations to revoke. */
 let revokeNext = 1;
@@ -81,6 +79,14 @@ async function scenarioGroups(): Promise<[string, Target][][]> {
       ["list page 1, limit 20 (10k)", await listPage1(ORG.medium)],
       [SCENARIO.list100k, await listPage1(ORG.large)],
       [SCENARIO.list100kNoLimiter, await listPage1(ORG.large, noRateLimit)],
+      [
+        SCENARIO.peerList1k,
+        {
+          method: "GET",
+          path: `${PEER_BASE_PATH}/organization/list-invitations?organizationId=${ORG.small}`,
+          headers: PEER,
+        },
+      ],
     ],
     [
       [
@@ -108,6 +114,20 @@ async function scenarioGroups(): Promise<[string, Target][][]> {
       ],
       [SCENARIO.create, await create()],
       [SCENARIO.createNoLimiter, await create({ headers: noRateLimit })],
+      [
+        SCENARIO.peerInvite,
+        {
+          method: "POST",
+          path: `${PEER_BASE_PATH}/organization/invite-member`,
+          headers: { ...PEER, "Content-Type": "application/json" },
+          body: () =>
+            JSON.stringify({
+              email: `peer${email++}@example.com`,
+              role: "member",
+              organizationId: ORG.peerCreate,
+            }),
+        },
+      ],
       // A fresh key per request: the first use of a key, the cost every keyed create pays.
       [SCENARIO.keyedCreate, await create({ fresh: () => ({ "Idempotency-Key": crypto.randomUUID() }) })],
       [
@@ -137,61 +157,6 @@ async function scenarioGroups(): Promise<[string, Target][][]> {
   ];
 }
 
-/** The figures the bench holds the app to, and those it only reports side by side. */
-function goals(results: LoadResult[], sweeps: SweepResult[]): Goal[] {
-  const by = (name: string) => {
-    const found = results.find((r) => r.scenario === name);
-    if (!found) throw new Error(`no scenario ${name}`);
-    return found;
-  };
-  const list1k = by(SCENARIO.list1k);
-  const list100k = by(SCENARIO.list100k);
-  const create = by(SCENARIO.create);
-  const bulk = by(SCENARIO.bulk);
-  /** A req/s ratio's median, with the range of its rounds; held to `atLeast` when given. */
-  const ratioGoal = (figure: string, r: Ratio, atLeast?: number): Goal => ({
-    figure: `${figure}, median of rounds (rounds ${r.min.toFixed(2)}-${r.max.toFixed(2)})`,
-    goal: atLeast === undefined ? "none" : `>= ${atLeast}x`,
-    value: r.median,
-    met: atLeast === undefined ? undefined : r.median >= atLeast,
-  });
-  const perRow = (sweep: SweepResult | undefined) =>
-    sweep ? sweep.rowsRead / Math.max(sweep.expired, 1) : Number.NaN;
-  const sweepGrowth = perRow(sweeps[1]) / perRow(sweeps[0]);
-  const p50Growth = list100k.p50 / Math.max(list1k.p50, 1);
-  const non2xx = results.reduce((n, r) => n + r.non2xx + r.errors, 0);
-  return [
-    ratioGoal("list page 1 (100k) req/s vs raw-D1 baseline", ratio(list100k, by(SCENARIO.rawList)), 0.9),
-    ratioGoal("create req/s vs raw-D1 insert baseline", ratio(create, by(SCENARIO.rawInsert)), 0.9),
-    {
-      figure: "list page 1 rows_read at 100k",
-      goal: "<= limit + 10 (30)",
-      value: list100k.rowsRead ?? Number.NaN,
-      met: (list100k.rowsRead ?? Number.POSITIVE_INFINITY) <= 30,
-    },
-    { figure: "list page 1 p50 at 100k vs 1k", goal: "<= 1.2x", value: p50Growth, met: p50Growth <= 1.2 },
-    {
-      figure: "sweep of a 100k backlog: rows left; rows read per row expired, 100k vs 10k",
-      goal: "0 left; <= 1.1x",
-      value: sweepGrowth,
-      met: sweeps[1]?.leftPending === 0 && sweepGrowth <= 1.1,
-    },
-    { figure: "non-2xx and errors under load", goal: "0", value: non2xx, met: non2xx === 0 },
-    // What the local rate limiter (a Durable Object call per request) costs; no goal of its own.
-    ratioGoal(
-      "list page 1 (100k) req/s, rate limiter on vs off",
-      ratio(list100k, by(SCENARIO.list100kNoLimiter)),
-    ),
-    ratioGoal("create req/s, rate limiter on vs off", ratio(create, by(SCENARIO.createNoLimiter))),
-    ratioGoal("create req/s, with an Idempotency-Key vs without", ratio(by(SCENARIO.keyedCreate), create)),
-    // Invitations written per second: a bulk request writes BULK_ITEMS of them.
-    ratioGoal(
-      `invitations/s, bulk (${BULK_ITEMS} per request) vs single creates`,
-      ratio({ ...bulk, roundRps: bulk.roundRps.map((rps) => rps * BULK_ITEMS) }, create),
-    ),
-  ];
-}
-
 /** The production Worker's bundle (wrangler.toml), as `wrangler deploy` would upload it. */
 async function bundleSize() {
   const out = `${STATE}/bundle`;
@@ -200,10 +165,34 @@ async function bundleSize() {
   return { bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
 }
 
+/** Step 5: a `wrangler dev` that keeps its log, for the list's rows read and each operation's cost. */
+async function measureCosts(): Promise<{ listCosts: string[]; operationCosts: OperationCost[] }> {
+  process.stderr.write("D1 costs ...\n");
+  const log = `${STATE}/wrangler-dev.log`;
+  const dev = await startBenchWorker(STATE, {
+    log,
+    vars: { RESEND_COOLDOWN_SECONDS: "0", EMAIL_FROM: "invitations@example.com" },
+  });
+  try {
+    return { listCosts: await listCostLines(dev.base), operationCosts: await operationCosts(dev.base, log) };
+  } finally {
+    await dev.stop();
+  }
+}
+
 async function main() {
   const startedAt = new Date().toISOString();
   process.stderr.write("Preparing the database ...\n");
   await prepareDatabase();
+  const storage = measureStorage(STATE);
+
+  if (process.env.BENCH_COSTS === "only") {
+    const costs = await measureCosts();
+    console.log(
+      [...storageLines(storage), ...costs.listCosts, ...operationCostLines(costs.operationCosts)].join("\n"),
+    );
+    return;
+  }
 
   process.stderr.write("Starting wrangler dev ...\n");
   const dev = await startBenchWorker(STATE);
@@ -225,8 +214,9 @@ async function main() {
     await sweepBacklog(dev.base, "10k", ORG.sweep10k, 10_000),
     await sweepBacklog(dev.base, "100k", ORG.sweep100k, 100_000),
   ];
-
   await dev.stop();
+
+  const costs = await measureCosts();
   process.stderr.write("Bundle ...\n");
   const bundle = await bundleSize();
 
@@ -236,6 +226,8 @@ async function main() {
     settings: { connections: LOAD.connections, warmupSeconds: LOAD.warmup, durationSeconds: LOAD.duration },
     results,
     sweeps,
+    storage,
+    ...costs,
     bundle,
     goals: goals(results, sweeps),
   });

@@ -2,8 +2,10 @@
  * The benchmark Worker. Three things side by side, in one process, on one D1 database:
  *
  * - the application itself (`/api/v1/...`, `/__bench/sweep`), untouched under load; a request
- *   sent with `x-bench-measure` runs with env.DB wrapped and reports the D1 statements it ran and
- *   the rows they read (`x-bench-rows-read`);
+ *   sent with `x-bench-measure` runs with env.DB counting (src/lib/d1-cost.ts) and reports the D1
+ *   statements it ran and the rows they read and wrote (`x-bench-rows-read`, ...); the
+ *   application's own queue consumer, handed a batch by `/__bench/queue` (its cost line is in the
+ *   log), after `/__bench/outbox/skip` counted what the outbox held as published;
  * - the same, with `x-bench-no-rate-limit`, on limiters that always allow: what the rate limit
  *   check costs (locally a Durable Object call per request; deployed, a local cache);
  * - the runtime's ceiling: `/__bench/constant`, a constant JSON body and nothing else;
@@ -15,6 +17,9 @@
 import { createDb } from "../src/db/client";
 import app from "../src/index";
 import { expireInvitations } from "../src/jobs/expire-invitations";
+import { countD1, noCost } from "../src/lib/d1-cost";
+import { PEER_BASE_PATH } from "./peer/base-path";
+import { peerFetch } from "./peer/peer";
 
 type Stats = { statements: number; rowsRead: number; rowsWritten: number };
 
@@ -36,30 +41,6 @@ function envWithoutLimiters(env: Env): Env {
   return replaced;
 }
 
-/** env.DB, counting what every batch and session batch costs (the app batches all its queries). */
-function instrument<T extends D1Database | D1DatabaseSession>(db: T, stats: Stats): T {
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements);
-          stats.statements += statements.length;
-          for (const { meta } of results) {
-            stats.rowsRead += meta.rows_read;
-            stats.rowsWritten += meta.rows_written;
-          }
-          return results;
-        };
-      }
-      if (property === "withSession") {
-        return (constraint?: string) => instrument((target as D1Database).withSession(constraint), stats);
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 function withStats(res: Response, stats: Stats): Response {
   const out = new Response(res.body, res);
   out.headers.set("x-bench-statements", String(stats.statements));
@@ -79,6 +60,8 @@ const SQL = {
   total: "SELECT total FROM organization_invitation_counts WHERE organization_id = ?",
   expireStale: `UPDATE invitations SET status = 'EXPIRED', updated_at = ?
                 WHERE organization_id = ? AND email = ? AND status = 'PENDING' AND expires_at <= ?`,
+  skipOutbox:
+    "UPDATE leases SET position = (SELECT coalesce(max(seq), 0) FROM invitation_events) WHERE name = 'invitation_events'",
   insert: `INSERT INTO invitations (id, organization_id, email, role, status, invited_by, created_at, updated_at, expires_at, token_hash, last_sent_at)
            VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?) RETURNING *`,
 };
@@ -134,13 +117,51 @@ async function rawCreate(env: Env, request: Request): Promise<Response> {
   return withStats(json(results.at(-1)?.results[0], 201), stats);
 }
 
+/** A batch of `bodies` from the queue `queue`, each message on its first attempt, acks ignored. */
+function messageBatch(queue: string, bodies: unknown[]): MessageBatch<unknown> {
+  const none = () => {};
+  return {
+    queue,
+    messages: bodies.map((body, i) => ({
+      id: `bench-${i}`,
+      timestamp: new Date(),
+      body,
+      attempts: 1,
+      ack: none,
+      retry: none,
+    })),
+    ackAll: none,
+    retryAll: none,
+    metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
+  };
+}
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/constant") return json({ ok: true });
+    if (url.pathname.startsWith(`${PEER_BASE_PATH}/`)) {
+      if (!request.headers.has(MEASURE_HEADER)) return peerFetch(request, env.DB);
+      const cost = noCost();
+      const res = await peerFetch(request, countD1(env.DB, cost));
+      return withStats(res, { ...cost, statements: cost.queries });
+    }
     if (url.pathname === "/__bench/raw/list") return rawList(env, url);
     if (url.pathname === "/__bench/raw/create" && request.method === "POST") return rawCreate(env, request);
 
+    if (url.pathname === "/__bench/outbox/skip" && request.method === "POST") {
+      // What is in the outbox now counts as published: the next publishing run sees only what
+      // comes after (the operation whose cost is measured).
+      await env.DB.prepare(SQL.skipOutbox).run();
+      return json({ ok: true });
+    }
+    if (url.pathname === "/__bench/queue" && request.method === "POST") {
+      // A batch for the app's own queue consumer, as a queue would deliver it; it logs its cost
+      // line with `queue` set to the name given here.
+      const { queue, bodies } = await request.json<{ queue: string; bodies: unknown[] }>();
+      await app.queue(messageBatch(queue, bodies), env);
+      return json({ ok: true });
+    }
     if (url.pathname === "/__bench/sweep" && request.method === "POST") {
       // One cron run, as the scheduled handler makes it; the sweep reports its own D1 costs.
       const now = Number(url.searchParams.get("now") ?? Date.now());
@@ -151,7 +172,8 @@ export default {
     // sampling requests that ask for it pay for the D1 wrapper (and a fresh env object).
     if (request.headers.has(NO_RATE_LIMIT_HEADER)) return app.fetch(request, envWithoutLimiters(env), ctx);
     if (!request.headers.has(MEASURE_HEADER)) return app.fetch(request, env, ctx);
-    const stats: Stats = { statements: 0, rowsRead: 0, rowsWritten: 0 };
-    return withStats(await app.fetch(request, { ...env, DB: instrument(env.DB, stats) }, ctx), stats);
+    const cost = noCost();
+    const res = await app.fetch(request, { ...env, DB: countD1(env.DB, cost) }, ctx);
+    return withStats(res, { ...cost, statements: cost.queries });
   },
 } satisfies ExportedHandler<Env>;

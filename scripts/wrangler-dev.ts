@@ -158,11 +158,15 @@ export type DevOptions = {
   ready?: (status: number) => boolean;
   /** A file for Wrangler's output; without one, its standard output is dropped and its errors shown. */
   log?: string;
+  /** More arguments for `wrangler dev` (e.g. `--no-minify`). */
+  args?: string[];
 };
 
 export type DevServer = {
   /** http://127.0.0.1:<port> */
   base: string;
+  /** http://127.0.0.1:<port> of Wrangler's inspector (DevTools protocol), on loopback too. */
+  inspector: string;
   /** Stops wrangler dev and waits until all it started is gone (its database is then free). */
   stop: () => Promise<void>;
 };
@@ -176,6 +180,7 @@ export async function startDev({
   readyPath = "/",
   ready = () => true,
   log,
+  args: more = [],
 }: DevOptions): Promise<DevServer> {
   stopWithTheScript();
   const port = await freePort();
@@ -199,6 +204,7 @@ export async function startDev({
     "--inspector-port",
     String(inspectorPort),
     "--show-interactive-dev-session=false",
+    ...more,
   ];
   const logFile = log === undefined ? undefined : openSync(log, "a");
   const child = spawn(process.execPath, args, {
@@ -208,7 +214,11 @@ export async function startDev({
   });
   if (logFile !== undefined) closeSync(logFile);
   running.add(child);
-  const dev: DevServer = { base: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  const dev: DevServer = {
+    base: `http://127.0.0.1:${port}`,
+    inspector: `http://127.0.0.1:${inspectorPort}`,
+    stop: () => stopChild(child),
+  };
 
   const seeLog = log === undefined ? "" : `; see ${log}`;
   const deadline = Date.now() + 90_000;

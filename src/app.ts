@@ -8,6 +8,7 @@ import { registerEventWebhook } from "./events/events";
 import { publishAfterWrites } from "./events/publisher";
 import { invitationsRouter } from "./invitations/invitations.index";
 import { corsFromConfig } from "./lib/cors";
+import { logRequestCost } from "./lib/cost-log";
 import { createRouter } from "./lib/create-router";
 import { d1Session } from "./lib/d1-session";
 import { ApiError, methodNotAllowedError, notFound, onError } from "./lib/errors";
@@ -29,6 +30,7 @@ export function createApp() {
   // becomes 405 with `Allow` (computed from the routes registered below). Unknown paths stay 404.
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedError }));
   app.use(requestId());
+  app.use(logRequestCost);
   app.use(secureHeaders());
   app.use("/api/*", corsFromConfig);
   const limit = (maxSize: number) =>

@@ -9,7 +9,9 @@ import {
   createInvitation,
   expectError,
   fetchWith,
+  freezeClock,
   newOrgId,
+  restoreAfterEach,
   signingKeyPair,
   signToken,
 } from "./helpers";
@@ -173,3 +175,39 @@ describe("authentication", () => {
 function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };
 }
+
+describe("a token verified moments ago", () => {
+  restoreAfterEach();
+
+  it("is still held to its exp on every request, however recently its signature passed", async () => {
+    const start = freezeClock();
+    const token = await signToken({ expiresIn: 60 });
+    const list = () => api("/api/v1/invitations", { token });
+    expect((await list()).status).toBe(200);
+    expect((await list()).status).toBe(200);
+    // Past exp plus the 30 s of leeway: refused, though its signature was checked a moment ago.
+    freezeClock(start + 91_000);
+    await expectUnauthorized(await list());
+  });
+
+  it("lends nothing to a token that differs only in its signature", async () => {
+    const token = await signToken();
+    expect((await api("/api/v1/invitations", { token })).status).toBe(200);
+    const [header, payload] = token.split(".");
+    const forged = `${header}.${payload}.${"A".repeat(43)}`;
+    await expectUnauthorized(await api("/api/v1/invitations", { token: forged }));
+  });
+
+  it("counts for no other secret: a new JWT_SECRET refuses what the old one verified", async () => {
+    const token = await signToken();
+    expect((await api("/api/v1/invitations", { token })).status).toBe(200);
+    const res = await fetchWith(
+      { JWT_SECRET: "another-secret-0123456789abcdef-0123456789" },
+      "/api/v1/invitations",
+      {
+        headers: { Authorization: `Bearer ${token}` },
+      },
+    );
+    await expectUnauthorized(res);
+  });
+});

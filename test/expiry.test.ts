@@ -98,9 +98,10 @@ describe("expiry", () => {
     });
     expect(rows.find((row) => row.id === revoked.id)).toEqual(revokedRow);
 
-    // One line for the sweep, then one each for the outbox and the idempotency keys.
+    // One line for the sweep, then one each for the outbox and the idempotency keys, then the
+    // run's cost line.
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({
       level: "info",
       message: "Expired invitations swept",
@@ -111,6 +112,8 @@ describe("expiry", () => {
     });
     expect(lines[1]).toMatchObject({ level: "info", message: "Outbox published", complete: true });
     expect(lines[2]).toMatchObject({ level: "info", message: "Expired idempotency keys deleted" });
+    expect(lines[3]).toMatchObject({ level: "info", message: "cron", d1RowsWritten: expect.any(Number) });
+    expect(lines[3].d1RowsWritten).toBeGreaterThan(0);
 
     const reader = await travelTo(sweepAt, admin.org);
     const listed = (await list(reader)).data.find((invitation) => invitation.id === due.id);

@@ -502,13 +502,14 @@ export async function storedEvents(org: string): Promise<StoredEvent[]> {
 
 /**
  * The real D1 binding, metered: `calls` counts the subrequests the Worker makes of it (a batch is
- * one, as D1 bills it), `rowsRead` and `rowsWritten` add up D1's own `meta` (its billing units)
+ * one, as D1 bills it), `statements` the statements they ran, `rowsRead` and `rowsWritten` add up D1's own `meta` (its billing units)
  * over every statement. Drizzle reads some results with `raw()`, which has no meta: those are run
- * with `all()` here and handed back as rows of values.
+ * with `all()` here and handed back as rows of values. Sessions it opens are metered too.
  */
 export function meteredD1() {
-  const stats = { calls: 0, rowsRead: 0, rowsWritten: 0 };
+  const stats = { calls: 0, statements: 0, rowsRead: 0, rowsWritten: 0 };
   const add = (meta: D1Meta) => {
+    stats.statements += 1;
     stats.rowsRead += meta.rows_read;
     stats.rowsWritten += meta.rows_written;
   };
@@ -533,14 +534,16 @@ export function meteredD1() {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-  const db = overrideD1(env.DB, {
-    prepare: (target, sql) => metered(target.prepare(sql)),
-    batch: async (target, statements) => {
-      stats.calls += 1;
-      const results = await target.batch(statements);
-      for (const { meta } of results) add(meta);
-      return results;
-    },
-  });
-  return { db, stats };
+  const meter = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
+    overrideD1(d1, {
+      prepare: (target, sql) => metered(target.prepare(sql)),
+      batch: async (target, statements) => {
+        stats.calls += 1;
+        const results = await target.batch(statements);
+        for (const { meta } of results) add(meta);
+        return results;
+      },
+      withSession: (target, constraint) => meter(target.withSession(constraint)),
+    });
+  return { db: meter(env.DB), stats };
 }

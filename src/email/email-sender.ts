@@ -1,4 +1,5 @@
 import { createDb, type Db } from "../db/client";
+import { databaseFor } from "../db/databases";
 import type { InvitationRow } from "../db/schema";
 import { requestPublish } from "../events/publisher";
 import { effectiveStatus } from "../invitations/invitation-status";
@@ -184,6 +185,7 @@ export async function sendInvitationEmails(
   batch: MessageBatch<unknown>,
   env: Env,
   log: Logger,
+  d1: D1Database = databaseFor(env),
 ): Promise<void> {
   let config: Config;
   try {
@@ -196,7 +198,7 @@ export async function sendInvitationEmails(
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts, 60) });
     return;
   }
-  const ctx: Context = { db: createDb(env.DB), env, config, log };
+  const ctx: Context = { db: createDb(d1), env, config, log };
   const outcomes = await Promise.all(
     batch.messages.map(async (message) => {
       try {
@@ -225,8 +227,9 @@ export async function giveUpInvitationEmails(
   batch: MessageBatch<unknown>,
   env: Env,
   log: Logger,
+  d1: D1Database = databaseFor(env),
 ): Promise<void> {
-  const db = createDb(env.DB);
+  const db = createDb(d1);
   let failed = false;
   for (const message of batch.messages) {
     const parsed = EmailJobSchema.safeParse(message.body);

@@ -2,7 +2,8 @@ import { createMiddleware } from "hono/factory";
 import type { Db } from "../db/client";
 import type { InvitationEventRow } from "../db/schema";
 import type { AppEnv } from "../lib/app-env";
-import { describeError, type Logger, requestLogger } from "../lib/log";
+import { afterResponse } from "../lib/cost-log";
+import { describeError, type Logger } from "../lib/log";
 import { type EmailJob, type Job, PUBLISH_JOB } from "../lib/queue-messages";
 import { changedInvitations } from "../lib/request-changes";
 import { type InvitationEvent, toEvent } from "./events";
@@ -118,6 +119,11 @@ const PUBLISH_JOB_MARGIN_MS = 200;
 /** Per isolate and queue: until when the last "publish" job sent from here cannot have started. */
 const waitingJobs = new WeakMap<Queue<Job>, number>();
 
+/** Whether a "publish" job this isolate sent is still waiting to start: a write needs none of its own. */
+function publishJobWaiting(queue: Queue<Job>, now = Date.now()): boolean {
+  return (waitingJobs.get(queue) ?? 0) > now;
+}
+
 /**
  * Asks for the outbox to be published: a "publish" job on INVITATION_JOBS, run by the jobs
  * consumer about PUBLISH_JOB_DELAY_SECONDS later. One job per isolate covers every write made
@@ -127,7 +133,7 @@ const waitingJobs = new WeakMap<Queue<Job>, number>();
  */
 export async function requestPublish(queue: Queue<Job>, log: Logger): Promise<void> {
   const now = Date.now();
-  if ((waitingJobs.get(queue) ?? 0) > now) return;
+  if (publishJobWaiting(queue, now)) return;
   waitingJobs.set(queue, now + PUBLISH_JOB_DELAY_SECONDS * 1000 - PUBLISH_JOB_MARGIN_MS);
   try {
     await queue.send(PUBLISH_JOB, { contentType: "json", delaySeconds: PUBLISH_JOB_DELAY_SECONDS });
@@ -142,11 +148,13 @@ export async function requestPublish(queue: Queue<Job>, log: Logger): Promise<vo
 /**
  * After a request that changed invitations (marked by `noteChange`, lib/request-changes.ts), asks
  * for the outbox to be published once the response has been sent (`waitUntil`): one queue send at
- * most, no D1 query, whatever the outbox holds, so a request's cost is its own. Requests that
- * changed nothing (reads, refusals, dry runs, replayed answers) send nothing.
+ * most, no D1 query, whatever the outbox holds, so a request's cost is its own; it logs its own
+ * cost line (`after: "publish"`) with the request's id. Requests that changed nothing (reads,
+ * refusals, dry runs, replayed answers) send nothing, and nor does a write while a job sent from
+ * this isolate still waits to start: that job covers it, and no work (no line) is left running.
  */
 export const publishAfterWrites = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  if (!changedInvitations(c)) return;
-  c.executionCtx.waitUntil(requestPublish(c.env.INVITATION_JOBS, requestLogger(c)));
+  if (!changedInvitations(c) || publishJobWaiting(c.env.INVITATION_JOBS)) return;
+  afterResponse(c, "publish", (_db, log) => requestPublish(c.env.INVITATION_JOBS, log));
 });

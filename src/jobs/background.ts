@@ -1,4 +1,5 @@
 import { createDb } from "../db/client";
+import { databaseFor } from "../db/databases";
 import { publishPending, publishQueues, SUBREQUESTS_PER_ROUND } from "../events/publisher";
 import { describeError, type Logger } from "../lib/log";
 import { type Job, JobSchema, PUBLISH_JOB } from "../lib/queue-messages";
@@ -40,7 +41,12 @@ export function roundsLeft(used: number): number {
  * dropped. If D1 fails, the batch is retried (max_retries in wrangler.toml); after that the cron
  * picks the work up.
  */
-export async function runJobs(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+export async function runJobs(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  log: Logger,
+  d1: D1Database = databaseFor(env),
+): Promise<void> {
   const jobs: Job[] = [];
   for (const message of batch.messages) {
     const parsed = JobSchema.safeParse(message.body);
@@ -49,7 +55,7 @@ export async function runJobs(batch: MessageBatch<unknown>, env: Env, log: Logge
   }
   const cutoffs = jobs.flatMap((job) => (job.kind === "sweep" ? [job.cutoff] : []));
   const cutoff = cutoffs.length > 0 ? Math.max(...cutoffs) : undefined;
-  const db = createDb(env.DB);
+  const db = createDb(d1);
   try {
     let used = 0;
     let sweepLeft = false;

@@ -1,6 +1,7 @@
 import type { RequestIdVariables } from "hono/request-id";
 import type { Db } from "../db/client";
 import type { Role } from "../db/schema";
+import type { D1Cost } from "./d1-cost";
 
 /*
  * The request context's types, which middleware, handlers and the error renderer all share. Types
@@ -44,6 +45,8 @@ export type AppEnv = {
     invitee: Invitee;
     /** The request's database: a D1 session (see d1-session.ts). */
     db: Db;
+    /** What the request has asked of D1 so far, logged when it answers (cost-log.ts). */
+    d1Cost: D1Cost;
     /** Set when the request changed invitations, so their events are published after it. */
     invitationsChanged: boolean;
   };

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { createDb } from "../db/client";
 import type { AppEnv } from "./app-env";
+import { countedD1 } from "./cost-log";
 
 /** The header a client sends back to read its own writes, and in which every response returns one. */
 export const BOOKMARK_HEADER = "x-d1-bookmark";
@@ -35,12 +36,12 @@ export const BookmarkResponseHeadersSchema = z.object({
  * client's bookmark when it sends one, otherwise free to use the nearest replica. Writes go to the
  * primary whatever the anchor. The session's latest bookmark is returned on every 2xx response. A
  * malformed bookmark never reaches D1: the route's header validation answers it with a 400 before
- * any query runs.
+ * any query runs. Its queries count into the request's logged cost (cost-log.ts).
  * @see https://developers.cloudflare.com/d1/best-practices/read-replication/
  */
 export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
   const bookmark = c.req.header(BOOKMARK_HEADER);
-  const session = c.env.DB.withSession(
+  const session = countedD1(c).withSession(
     bookmark && BOOKMARK_PATTERN.test(bookmark) ? bookmark : "first-unconstrained",
   );
   c.set("db", createDb(session));
