@@ -46,6 +46,8 @@ describe("POST /api/v1/invitations", () => {
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: body.createdAt,
       delivery: freshDelivery("QUEUED"),

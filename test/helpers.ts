@@ -199,6 +199,8 @@ export type Invitation = {
   acceptedBy: string | null;
   revokedAt: string | null;
   revokedBy: string | null;
+  declinedAt: string | null;
+  declinedBy: string | null;
   resendCount: number;
   lastSentAt: string;
   delivery: {
@@ -243,6 +245,8 @@ export function createdInvitation(
     acceptedBy: null,
     revokedAt: null,
     revokedBy: null,
+    declinedAt: null,
+    declinedBy: null,
     resendCount: 0,
     lastSentAt: iso(at),
     delivery: freshDelivery(),

@@ -33,6 +33,7 @@ describe("GET /openapi.json", () => {
       "/api/v1/invitations",
       "/api/v1/invitations/accept",
       "/api/v1/invitations/bulk",
+      "/api/v1/invitations/decline",
       "/api/v1/invitations/lookup",
       "/api/v1/invitations/{id}",
       "/api/v1/invitations/{id}/resend",
@@ -96,6 +97,7 @@ describe("GET /openapi.json", () => {
         ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
         bearer,
       ],
+      ["/api/v1/invitations/decline", "post", ["200", "400", "404", "409", "410", "413", "429", "500"], []],
     ];
     for (const [path, method, statuses, security] of expected) {
       const operation = doc.paths[path]?.[method];
@@ -183,6 +185,8 @@ describe("the event contract in /openapi.json", () => {
       "invitation.revoked",
       "invitation.accepted",
       "invitation.expired",
+      "invitation.declined",
+      "invitation.updated",
       "invitation.delivery_failed",
     ]);
     expect(JSON.stringify(event)).not.toMatch(/token|inviteUrl/);

@@ -63,6 +63,8 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: at,
       delivery: freshDelivery(),

@@ -76,6 +76,11 @@ export async function insertInvitations(
     deliverySentAt: sql`NULL`,
     deliveryLastError: sql`NULL`,
     deliveryClaimedUntil: sql`NULL`,
+    declinedAt: sql`NULL`,
+    declinedBy: sql`NULL`,
+    publicMetadata: sql`NULL`,
+    privateMetadata: sql`NULL`,
+    redirectUrl: sql`NULL`,
   };
   const columns = Object.keys(getTableColumns(invitations)) as (keyof typeof values)[];
   const [, inserted] = await db.batch([

@@ -36,6 +36,8 @@ export function invitationWithStatus(row: StoredInvitation, status: Status): Inv
     acceptedBy: row.acceptedBy,
     revokedAt: isoOrNull(row.revokedAt),
     revokedBy: row.revokedBy,
+    declinedAt: isoOrNull(row.declinedAt),
+    declinedBy: row.declinedBy,
     resendCount: row.resendCount,
     lastSentAt: iso(sentAtOf(row)),
     delivery: deliveryOf(row),

@@ -2,15 +2,18 @@ import { createRouter } from "../lib/create-router";
 import { ApiError, defaultHook } from "../lib/errors";
 import * as handlers from "./invitations.handlers";
 import * as routes from "./invitations.routes";
+import * as inviteeHandlers from "./invitee.handlers";
+import * as inviteeRoutes from "./invitee.routes";
 
 /** The invitations resource, mounted under /api/v1. */
 export const invitationsRouter = createRouter()
   .openapi(routes.listInvitations, handlers.listInvitations)
   .openapi(routes.createInvitation, handlers.createInvitation)
   .openapi(routes.bulkCreateInvitations, handlers.bulkCreateInvitations)
-  // Before `/invitations/{id}`, which would otherwise take "lookup" and "accept" for ids.
+  // Before `/invitations/{id}`, which would otherwise take "lookup", "accept" and "decline" for ids.
   .openapi(routes.lookupInvitation, handlers.lookupInvitation)
   .openapi(routes.acceptInvitation, handlers.acceptInvitation)
+  .openapi(inviteeRoutes.declineInvitation, inviteeHandlers.declineInvitation)
   .openapi(routes.getInvitation, handlers.getInvitation)
   .openapi(routes.resendInvitation, handlers.resendInvitation)
   // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation;

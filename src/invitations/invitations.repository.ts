@@ -122,7 +122,7 @@ export type WriteResult =
   | { changed: InvitationRow }
   | { changed: undefined; current: InvitationRow | undefined };
 
-function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
+export function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
   return changed[0] ? { changed: changed[0] } : { changed: undefined, current: current[0] };
 }
 
@@ -195,29 +195,6 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     db.select().from(invitations).where(inOrganization),
   ]);
   return writeResult(resent, current);
-}
-
-export type Accept = { tokenHash: string; email: string; userId: string; now: number };
-
-/**
- * Accepts the live PENDING invitation the token belongs to, when it was sent to `email`. One
- * conditional UPDATE, so of two concurrent accepts exactly one changes the row; the probe in the
- * same batch says why nothing changed otherwise.
- */
-export async function acceptInvitation(
-  db: Db,
-  { tokenHash, email, userId, now }: Accept,
-): Promise<WriteResult> {
-  const byToken = eq(invitations.tokenHash, tokenHash);
-  const [accepted, current] = await db.batch([
-    db
-      .update(invitations)
-      .set({ status: "ACCEPTED", acceptedAt: now, acceptedBy: userId, updatedAt: now })
-      .where(and(byToken, eq(invitations.email, email), isLive(now)))
-      .returning(),
-    db.select().from(invitations).where(byToken),
-  ]);
-  return writeResult(accepted, current);
 }
 
 /** What one batch of the expiry sweep did, with D1's billing units for it. */

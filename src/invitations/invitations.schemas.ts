@@ -29,13 +29,13 @@ export const InvitationSchema = z
     role: z.enum(ROLES).openapi({ description: "The role the invitee will get." }),
     status: z.enum(STATUSES).openapi({
       description:
-        "The effective status. A PENDING invitation whose `expiresAt` has passed is reported EXPIRED at once, before the expiry sweep stores it.",
+        "The effective status. A PENDING invitation whose `expiresAt` has passed is reported EXPIRED at once, before the expiry sweep stores it. DECLINED: the invitee said no (by link or from their inbox); like ACCEPTED and REVOKED it is final.",
     }),
     invitedBy: z.string().openapi({ description: "The inviting user: the caller's token `sub`." }),
     createdAt: Timestamp,
     updatedAt: Timestamp.openapi({
       description:
-        "When the stored record last changed: on create, resend, revoke and accept, and when an expiry is recorded (by the sweep, or by a new invitation or resend to the same email).",
+        "When the stored record last changed: on create, resend, revoke, accept and decline, and when an expiry is recorded (by the sweep, or by a new invitation or resend to the same email).",
     }),
     expiresAt: Timestamp.openapi({
       description:
@@ -51,6 +51,13 @@ export const InvitationSchema = z
       .string()
       .nullable()
       .openapi({ description: "The revoking admin (their token `sub`); `null` unless revoked." }),
+    declinedAt: Timestamp.nullable().openapi({
+      description: "`null` unless the invitee declined the invitation (status DECLINED).",
+    }),
+    declinedBy: z.string().nullable().openapi({
+      description:
+        "The declining user (their token `sub`) when declined from the inbox; `null` when declined by link (the link is the credential, there is no user) or not declined.",
+    }),
     resendCount: z.number().int().openapi({ description: "How many times the link was resent.", example: 0 }),
     lastSentAt: Timestamp.openapi({
       description: "When the current link was issued: `createdAt`, then the time of the latest resend.",
@@ -72,6 +79,8 @@ export const InvitationSchema = z
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: "2019-08-24T14:15:22.000Z",
       delivery: {
@@ -269,6 +278,11 @@ export const LookupQuerySchema = z.object({ token: InvitationToken });
 export const AcceptInvitationBodySchema = z
   .strictObject({ token: InvitationToken })
   .openapi("AcceptInvitationBody");
+
+/** The body of `POST /invitations/decline`. */
+export const DeclineInvitationBodySchema = z
+  .strictObject({ token: InvitationToken })
+  .openapi("DeclineInvitationBody");
 
 export const RevokedSchema = z
   .object({ message: z.string().openapi({ example: "Invitation revoked" }) })

@@ -58,6 +58,7 @@ export const ERRORS = {
   },
   INVITATION_EXPIRED: { status: 410, error: "Gone", message: "This invitation has expired" },
   INVITATION_REVOKED: { status: 410, error: "Gone", message: "This invitation has been revoked" },
+  INVITATION_DECLINED: { status: 410, error: "Gone", message: "This invitation has been declined" },
   PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
