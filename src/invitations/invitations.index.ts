@@ -1,5 +1,7 @@
 import { createRouter } from "../lib/create-router";
 import { ApiError, defaultHook } from "../lib/errors";
+import * as inboxHandlers from "./inbox.handlers";
+import * as inboxRoutes from "./inbox.routes";
 import * as handlers from "./invitations.handlers";
 import * as routes from "./invitations.routes";
 import * as inviteeHandlers from "./invitee.handlers";
@@ -15,6 +17,9 @@ export const invitationsRouter = createRouter()
   .openapi(routes.acceptInvitation, handlers.acceptInvitation)
   .openapi(inviteeRoutes.declineInvitation, inviteeHandlers.declineInvitation)
   .openapi(routes.getInvitation, handlers.getInvitation)
+  .openapi(inboxRoutes.listMyInvitations, inboxHandlers.listMyInvitations)
+  .openapi(inboxRoutes.acceptMyInvitation, inboxHandlers.acceptMyInvitation)
+  .openapi(inboxRoutes.declineMyInvitation, inboxHandlers.declineMyInvitation)
   .openapi(routes.resendInvitation, handlers.resendInvitation)
   // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation;
   // other input (a malformed bookmark header) fails validation as everywhere else.
