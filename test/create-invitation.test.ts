@@ -51,6 +51,8 @@ describe("POST /api/v1/invitations", () => {
       resendCount: 0,
       lastSentAt: body.createdAt,
       delivery: freshDelivery("QUEUED"),
+      publicMetadata: {},
+      privateMetadata: {},
       token,
       inviteUrl: `https://app.example.com/invitations/accept?token=${token}`,
     });

@@ -64,6 +64,7 @@ describe("POST /api/v1/invitations/decline", () => {
       invitedBy: admin.sub,
       createdAt: created.createdAt,
       expiresAt: created.expiresAt,
+      publicMetadata: {},
     });
     const [row] = await storedRows(admin.org);
     expect(row).toMatchObject({ status: "DECLINED", updated_at: now });

@@ -210,6 +210,8 @@ export type Invitation = {
     sentAt: string | null;
     lastError: string | null;
   };
+  publicMetadata: Record<string, unknown>;
+  privateMetadata: Record<string, unknown>;
 };
 
 /** A send's delivery before its first attempt: QUEUED, or SKIPPED with `sendEmail: false`. */
@@ -250,6 +252,8 @@ export function createdInvitation(
     resendCount: 0,
     lastSentAt: iso(at),
     delivery: freshDelivery(),
+    publicMetadata: {},
+    privateMetadata: {},
     token: expect.stringMatching(LINK_SECRET),
     inviteUrl,
   };

@@ -32,6 +32,7 @@ type MyInvitation = {
   inviterName: string | null;
   createdAt: string;
   expiresAt: string;
+  publicMetadata: Record<string, unknown>;
 };
 type Page = { data: MyInvitation[]; meta: { limit: number; nextCursor: string | null } };
 
@@ -79,6 +80,7 @@ describe("GET /api/v1/me/invitations", () => {
           inviterName: null,
           createdAt: second.createdAt,
           expiresAt: second.expiresAt,
+          publicMetadata: {},
         },
         {
           id: first.id,
@@ -90,6 +92,7 @@ describe("GET /api/v1/me/invitations", () => {
           inviterName: "Ada Admin",
           createdAt: first.createdAt,
           expiresAt: first.expiresAt,
+          publicMetadata: {},
         },
       ],
       meta: { limit: 20, nextCursor: null },

@@ -42,7 +42,11 @@ describe("GET /openapi.json", () => {
       "/api/v1/me/invitations/{id}/decline",
     ]);
     expect(Object.keys(doc.paths["/api/v1/invitations"] ?? {}).sort()).toEqual(["get", "post"]);
-    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {}).sort()).toEqual(["delete", "get"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {}).sort()).toEqual([
+      "delete",
+      "get",
+      "patch",
+    ]);
     expect(Object.keys(doc.paths["/api/v1/invitations/{id}/resend"] ?? {})).toEqual(["post"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/lookup"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/accept"] ?? {})).toEqual(["post"]);
@@ -103,6 +107,12 @@ describe("GET /openapi.json", () => {
       ["/api/v1/invitations/decline", "post", ["200", "400", "404", "409", "410", "413", "429", "500"], []],
       ["/api/v1/me/invitations", "get", ["200", "400", "401", "403", "429", "500"], bearer],
       [
+        "/api/v1/invitations/{id}",
+        "patch",
+        ["200", "400", "401", "403", "404", "409", "413", "429", "500"],
+        bearer,
+      ],
+      [
         "/api/v1/me/invitations/{id}/accept",
         "post",
         ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
@@ -133,6 +143,7 @@ describe("GET /openapi.json", () => {
       ["/api/v1/me/invitations", "get", "listMyInvitations"],
       ["/api/v1/me/invitations/{id}/accept", "post", "acceptMyInvitation"],
       ["/api/v1/me/invitations/{id}/decline", "post", "declineMyInvitation"],
+      ["/api/v1/invitations/{id}", "patch", "updateInvitation"],
     ] as const;
     for (const [path, method, operationId] of operationIds) {
       expect((doc.paths[path]?.[method] as { operationId?: string } | undefined)?.operationId).toBe(

@@ -68,6 +68,8 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
       resendCount: 0,
       lastSentAt: at,
       delivery: freshDelivery(),
+      publicMetadata: {},
+      privateMetadata: {},
     },
     ...overrides,
   };

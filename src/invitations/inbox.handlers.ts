@@ -12,7 +12,10 @@ import { cursorKey, openCursor, sealCursor } from "./list-cursor";
 
 /** An invitation as its invitee's inbox shows it, with its effective status at `now`. */
 export function toMyInvitation(row: InvitationRow, now: number): MyInvitation {
-  const { id, organizationId, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
+  const { id, organizationId, role, status, invitedBy, createdAt, expiresAt, publicMetadata } = toInvitation(
+    row,
+    now,
+  );
   return {
     id,
     organizationId,
@@ -23,6 +26,7 @@ export function toMyInvitation(row: InvitationRow, now: number): MyInvitation {
     inviterName: row.inviterName,
     createdAt,
     expiresAt,
+    publicMetadata,
   };
 }
 

@@ -16,6 +16,7 @@ export const MyInvitationSchema = InvitationSchema.pick({
   invitedBy: true,
   createdAt: true,
   expiresAt: true,
+  publicMetadata: true,
 })
   .extend({
     organizationName: z.string().nullable().openapi({

@@ -29,8 +29,9 @@ export function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
 }
 
 export function toPreview(row: InvitationRow, now: number): InvitationPreview {
-  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata } =
+    toInvitation(row, now);
+  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata };
 }
 
 /**
@@ -98,7 +99,7 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
 
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
-    const { email, role, expiresInDays, sendEmail } = c.req.valid("json");
+    const { email, role, expiresInDays, sendEmail, publicMetadata, privateMetadata } = c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
     const config = readConfig(c.env);
     const lifetimeMs = expiresInDays === undefined ? config.invitationTtlMs : expiresInDays * 86_400_000;
@@ -118,6 +119,8 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
         expiresAt: now + lifetimeMs,
         sendEmail,
         ...namesOf(c),
+        publicMetadata: publicMetadata ?? null,
+        privateMetadata: privateMetadata ?? null,
       });
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -260,5 +263,6 @@ export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppE
     organizationId: accepted.organizationId,
     actor: invitee.userId,
   });
-  return c.json(toInvitation(accepted, now), 200);
+  const { privateMetadata: _private, ...shown } = toInvitation(accepted, now);
+  return c.json(shown, 200);
 };

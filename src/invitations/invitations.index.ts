@@ -6,6 +6,8 @@ import * as handlers from "./invitations.handlers";
 import * as routes from "./invitations.routes";
 import * as inviteeHandlers from "./invitee.handlers";
 import * as inviteeRoutes from "./invitee.routes";
+import * as updateHandlers from "./update.handlers";
+import * as updateRoutes from "./update.routes";
 
 /** The invitations resource, mounted under /api/v1. */
 export const invitationsRouter = createRouter()
@@ -21,6 +23,7 @@ export const invitationsRouter = createRouter()
   .openapi(inboxRoutes.acceptMyInvitation, inboxHandlers.acceptMyInvitation)
   .openapi(inboxRoutes.declineMyInvitation, inboxHandlers.declineMyInvitation)
   .openapi(routes.resendInvitation, handlers.resendInvitation)
+  .openapi(updateRoutes.updateInvitation, updateHandlers.updateInvitation)
   // The contract answers a non-UUID id with the same 400 BAD_REQUEST as a non-revocable invitation;
   // other input (a malformed bookmark header) fails validation as everywhere else.
   .openapi(routes.revokeInvitation, handlers.revokeInvitation, (result) => {

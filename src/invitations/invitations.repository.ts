@@ -1,6 +1,6 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type InvitationRow, invitations, type Role } from "../db/schema";
+import { type InvitationRow, invitations, type Metadata, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
 
 /*
@@ -40,6 +40,9 @@ export type NewInvitation = {
   /** The names the email shows, from the caller's token; null when it had none. */
   inviterName: string | null;
   organizationName: string | null;
+  /** The organization's metadata for it; null when none was given. */
+  publicMetadata: Metadata | null;
+  privateMetadata: Metadata | null;
 };
 
 /** A new send's delivery: queued for the email sender, or skipped. */
@@ -80,6 +83,8 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         inviterName: input.inviterName,
         organizationName: input.organizationName,
         deliveryStatus: deliveryOf(input.sendEmail),
+        publicMetadata: input.publicMetadata,
+        privateMetadata: input.privateMetadata,
       })
       .returning(),
   ]);
@@ -195,6 +200,43 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     db.select().from(invitations).where(inOrganization),
   ]);
   return writeResult(resent, current);
+}
+
+/** What PATCH changes: each field given replaces the stored one (null clears it). */
+export type InvitationChanges = {
+  publicMetadata?: Metadata | null;
+  privateMetadata?: Metadata | null;
+  redirectUrl?: string | null;
+};
+
+/**
+ * Changes an invitation of the organization. The public side (public metadata, redirect URL),
+ * which the invitee sees, changes only while the invitation is PENDING or EXPIRED (stored): the
+ * condition is in the UPDATE's WHERE, so a concurrent accept, decline or revoke either comes
+ * after (and sees the change) or wins (and nothing changes). The probe in the same batch says why.
+ */
+export async function updateInvitation(
+  db: Db,
+  {
+    organizationId,
+    id,
+    changes,
+    now,
+  }: { organizationId: string; id: string; changes: InvitationChanges; now: number },
+): Promise<WriteResult> {
+  const inOrganization = and(eq(invitations.id, id), eq(invitations.organizationId, organizationId));
+  const publicSide = changes.publicMetadata !== undefined || changes.redirectUrl !== undefined;
+  const [updated, current] = await db.batch([
+    db
+      .update(invitations)
+      .set({ ...changes, updatedAt: now })
+      .where(
+        and(inOrganization, publicSide ? inArray(invitations.status, ["PENDING", "EXPIRED"]) : undefined),
+      )
+      .returning(),
+    db.select().from(invitations).where(inOrganization),
+  ]);
+  return writeResult(updated, current);
 }
 
 /** What one batch of the expiry sweep did, with D1's billing units for it. */

@@ -13,16 +13,16 @@ import {
   rateLimitedError,
 } from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
+import { BulkCreateInvitationsBodySchema, BulkCreateInvitationsResponseSchema } from "./bulk.schemas";
 import { ResendInvitationBodySchema } from "./delivery.schemas";
 import {
   AcceptInvitationBodySchema,
-  BulkCreateInvitationsBodySchema,
-  BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
   InvitationIdPathSchema,
   InvitationPreviewSchema,
   InvitationSchema,
   InvitationWithLinkSchema,
+  InviteeInvitationSchema,
   LookupQuerySchema,
   RevokedSchema,
   RevokeInvitationParamsSchema,
@@ -302,7 +302,11 @@ export const acceptInvitation = createRoute({
     body: jsonBody("Sent as `application/json`; unknown fields are refused.", AcceptInvitationBodySchema),
   },
   responses: {
-    200: answer("The accepted invitation.", InvitationSchema, BookmarkResponseHeadersSchema),
+    200: answer(
+      "The accepted invitation, without its private metadata (the organization's own).",
+      InviteeInvitationSchema,
+      BookmarkResponseHeadersSchema,
+    ),
     ...errorResponses(
       [
         "VALIDATION_ERROR",

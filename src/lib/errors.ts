@@ -45,6 +45,11 @@ export const ERRORS = {
     error: "Conflict",
     message: "Only a pending or expired invitation can be resent",
   },
+  INVITATION_NOT_UPDATABLE: {
+    status: 409,
+    error: "Conflict",
+    message: "Only a pending or expired invitation's public metadata and redirect URL can change",
+  },
   /** Only as a bulk create item's error: the answer is a 200 with one result per item. */
   DUPLICATE_IN_REQUEST: {
     status: 409,
