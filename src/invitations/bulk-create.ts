@@ -18,6 +18,7 @@ export const BULK_ITEM_ERRORS = {
   duplicate: (first: number) =>
     itemError("DUPLICATE_IN_REQUEST", { message: `The same email address is item ${first} of this request` }),
   alreadyPending: itemError("CONFLICT"),
+  limitReached: itemError("PENDING_INVITATION_LIMIT_REACHED"),
 };
 
 /** An item that may be created: its position, role, lifetime and email switch, keyed by its stored address. */
@@ -93,6 +94,8 @@ export type BulkCreateInput = {
   defaultLifetimeMs: number;
   /** What redirect URLs may be (REDIRECT_ORIGINS). */
   config: Pick<Config, "redirectOrigins">;
+  /** MAX_PENDING_INVITATIONS. */
+  cap: number;
   /** A new invitation's link secret and its stored digest. */
   newLink: (id: string) => Promise<{ token: string; tokenHash: string }>;
   /** A created row as the answer shows it, with its link. */
@@ -110,12 +113,29 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
   const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs, input.config);
   let created: InvitationRow[] = [];
 
+  const alreadyPending = (index: number, email: string): BulkCreateResult => ({
+    index,
+    email,
+    outcome: "already_pending",
+    error: BULK_ITEM_ERRORS.alreadyPending,
+  });
+  const limitReached = (index: number, email: string): BulkCreateResult => ({
+    index,
+    email,
+    outcome: "limit_reached",
+    error: BULK_ITEM_ERRORS.limitReached,
+  });
   if (dryRun) {
-    const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
+    const emails = [...candidates.keys()];
+    const { livePending, room } = await repository.dryRunReads(db, organizationId, emails, {
+      now,
+      cap: input.cap,
+    });
+    let fits = room;
     for (const [email, { index }] of candidates) {
-      results[index] = pending.has(email)
-        ? { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending }
-        : { index, email, outcome: "would_create" };
+      if (livePending.has(email)) results[index] = alreadyPending(index, email);
+      else
+        results[index] = fits-- > 0 ? { index, email, outcome: "would_create" } : limitReached(index, email);
     }
   } else {
     const links = new Map<string, string>();
@@ -126,15 +146,21 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
       links.set(email, token);
       rows.push({ ...candidate, id, email, tokenHash, expiresAt: now + lifetimeMs });
     }
-    created = await repository.insertInvitations(db, common, rows);
+    const inserted = await repository.insertInvitations(db, common, rows, {
+      cap: input.cap,
+      skipLivePending: true,
+    });
+    created = inserted.created;
     const byEmail = new Map(created.map((row) => [row.email, row]));
     for (const [email, { index }] of candidates) {
       const row = byEmail.get(email);
       const token = links.get(email);
-      results[index] =
-        row && token
-          ? { index, email, outcome: "created", invitation: input.withLink(row, token) }
-          : { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending };
+      if (row && token)
+        results[index] = { index, email, outcome: "created", invitation: input.withLink(row, token) };
+      else
+        results[index] = inserted.livePending.has(email)
+          ? alreadyPending(index, email)
+          : limitReached(index, email);
     }
   }
 
@@ -147,6 +173,7 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
       wouldCreate: count("would_create"),
       duplicate: count("duplicate"),
       alreadyPending: count("already_pending"),
+      limitReached: count("limit_reached"),
       invalid: count("invalid"),
     },
     results,

@@ -33,7 +33,14 @@ export const BulkCreateInvitationsBodySchema = z
   .openapi("BulkCreateInvitationsBody");
 
 /** What became of one item of a bulk create. */
-export const BULK_OUTCOMES = ["created", "would_create", "duplicate", "already_pending", "invalid"] as const;
+export const BULK_OUTCOMES = [
+  "created",
+  "would_create",
+  "duplicate",
+  "already_pending",
+  "limit_reached",
+  "invalid",
+] as const;
 
 const ItemErrorSchema = z
   .object({
@@ -58,7 +65,7 @@ export const BulkCreateResultSchema = z
     }),
     outcome: z.enum(BULK_OUTCOMES).openapi({
       description:
-        "`created`: `invitation` holds it, with its link. `would_create` (dry run only): it would be created now. `duplicate`: an earlier item has the same address (error DUPLICATE_IN_REQUEST). `already_pending`: the address has a live pending invitation (error CONFLICT). `invalid`: the item fails validation (error VALIDATION_ERROR, with `details`).",
+        "`created`: `invitation` holds it, with its link. `would_create` (dry run only): it would be created now. `duplicate`: an earlier item has the same address (error DUPLICATE_IN_REQUEST). `already_pending`: the address has a live pending invitation (error CONFLICT). `limit_reached`: the organization's pending invitations are at MAX_PENDING_INVITATIONS (error PENDING_INVITATION_LIMIT_REACHED): the items that fit are created in the request's order, the rest are not (a dry run says the same with `would_create`). `invalid`: the item fails validation (error VALIDATION_ERROR, with `details`).",
     }),
     invitation: InvitationWithLinkSchema.optional().openapi({
       description: "Only when `outcome` is `created`.",
@@ -79,6 +86,7 @@ export const BulkCreateInvitationsResponseSchema = z
         wouldCreate: z.number().int().openapi({ example: 0 }),
         duplicate: z.number().int().openapi({ example: 0 }),
         alreadyPending: z.number().int().openapi({ example: 1 }),
+        limitReached: z.number().int().openapi({ example: 0 }),
         invalid: z.number().int().openapi({ example: 0 }),
       })
       .openapi({ description: "How many items had each outcome; they add up to `requested`." }),

@@ -7,6 +7,7 @@ import { readConfig } from "../lib/config";
 import { ApiError } from "../lib/errors";
 import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
+import { insertInvitations } from "./bulk.repository";
 import { bulkCreate } from "./bulk-create";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
 import { hashInvitationToken, invitationLink, inviteUrl, linkBaseFor } from "./invitation-token";
@@ -121,27 +122,30 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
     const id = crypto.randomUUID();
     const { token, tokenHash } = await invitationLink(config, id, 0);
     const now = Date.now();
-    let row: InvitationRow;
+    const common = { organizationId, invitedBy: userId, now, ...namesOf(c) };
+    const item = {
+      id,
+      email,
+      role,
+      tokenHash,
+      expiresAt: now + lifetimeMs,
+      sendEmail,
+      publicMetadata: publicMetadata ?? null,
+      privateMetadata: privateMetadata ?? null,
+      redirectUrl: redirectUrl ?? null,
+    };
+    let inserted: Awaited<ReturnType<typeof insertInvitations>>;
     try {
-      row = await repository.insertInvitation(c.get("db"), {
-        id,
-        organizationId,
-        email,
-        role,
-        invitedBy: userId,
-        tokenHash,
-        now,
-        expiresAt: now + lifetimeMs,
-        sendEmail,
-        ...namesOf(c),
-        publicMetadata: publicMetadata ?? null,
-        privateMetadata: privateMetadata ?? null,
-        redirectUrl: redirectUrl ?? null,
-      });
+      const options = { cap: config.maxPendingInvitations, skipLivePending: false };
+      inserted = await insertInvitations(c.get("db"), common, [item], options);
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
       throw error;
     }
+    const [row] = inserted.created;
+    // Not inserted: the cap was in the way, or (at the cap) a live invitation to the address too.
+    if (!row)
+      throw new ApiError(inserted.livePending.has(email) ? "CONFLICT" : "PENDING_INVITATION_LIMIT_REACHED");
     audit(c, "Invitation created", {
       invitationId: row.id,
       organizationId,
@@ -165,6 +169,7 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
       dryRun,
       defaultLifetimeMs: config.invitationTtlMs,
       config,
+      cap: config.maxPendingInvitations,
       newLink: (id) => invitationLink(config, id, 0),
       withLink: (row, token) => withLink(c, row, token, now),
     });
@@ -223,6 +228,7 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
           cooldownMs: config.resendCooldownMs,
           sendEmail: sendEmail !== false,
           organizationName: namesOf(c).organizationName,
+          cap: config.maxPendingInvitations,
         });
       } catch (error) {
         if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -255,6 +261,8 @@ function resendRefusal(current: InvitationRow | undefined, now: number, cooldown
       message: `Only a pending or expired invitation can be resent; this one is ${status}`,
     });
   }
+  // Resendable, and sent long enough ago: what stopped it is the cap on pending invitations.
+  if (sentAtOf(current) + cooldownMs <= now) return new ApiError("PENDING_INVITATION_LIMIT_REACHED");
   const retryAfter = Math.max(1, Math.ceil((sentAtOf(current) + cooldownMs - now) / 1000));
   return new ApiError("RATE_LIMITED", {
     message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,

@@ -1,7 +1,8 @@
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InvitationRow, invitations, type Metadata, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
+import { livePendingFilter, totalOf } from "./list-query";
 
 /*
  * The invitations table's queries, and nothing else: every read and write of `invitations`, each
@@ -49,52 +50,6 @@ export type NewInvitation = {
 
 /** A new send's delivery: queued for the email sender, or skipped. */
 export const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
-
-/**
- * Inserts a PENDING invitation. In the same atomic batch, a past-due PENDING invitation to the
- * same address is first recorded as EXPIRED, so it frees the one-pending-per-email index before
- * the sweep gets to it. A live one makes the insert fail with SQLITE_CONSTRAINT_UNIQUE, which
- * rolls the whole batch back; the caller maps that to 409.
- */
-export async function insertInvitation(db: Db, input: NewInvitation): Promise<InvitationRow> {
-  const [, inserted] = await db.batch([
-    db
-      .update(invitations)
-      .set({ status: "EXPIRED", updatedAt: input.now })
-      .where(
-        and(
-          eq(invitations.organizationId, input.organizationId),
-          eq(invitations.email, input.email),
-          isDue(input.now),
-        ),
-      ),
-    db
-      .insert(invitations)
-      .values({
-        id: input.id,
-        organizationId: input.organizationId,
-        email: input.email,
-        role: input.role,
-        status: "PENDING",
-        invitedBy: input.invitedBy,
-        createdAt: input.now,
-        updatedAt: input.now,
-        expiresAt: input.expiresAt,
-        tokenHash: input.tokenHash,
-        lastSentAt: input.now,
-        inviterName: input.inviterName,
-        organizationName: input.organizationName,
-        deliveryStatus: deliveryOf(input.sendEmail),
-        publicMetadata: input.publicMetadata,
-        privateMetadata: input.privateMetadata,
-        redirectUrl: input.redirectUrl,
-      })
-      .returning(),
-  ]);
-  const row = inserted[0];
-  if (!row) throw new Error("Insert returned no row");
-  return row;
-}
 
 export type RevokeOutcome = "revoked" | "not_revocable" | "not_found";
 
@@ -145,6 +100,8 @@ export type Resend = {
   sendEmail: boolean;
   /** The organization's name from the caller's token, when it has one; else the stored one stays. */
   organizationName: string | null;
+  /** MAX_PENDING_INVITATIONS: an invitation that is not live pending comes back only within it. */
+  cap: number;
 };
 
 /**
@@ -165,6 +122,8 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     inArray(invitations.status, ["PENDING", "EXPIRED"]),
     lte(sentAt, now - cooldownMs),
     eq(invitations.resendCount, input.send - 1),
+    // Back to PENDING counts against the cap, in this statement (as an insert does).
+    or(isLive(now), sql`${totalOf(organizationId, livePendingFilter(now))} < ${input.cap}`),
   );
   const [, resent, current] = await db.batch([
     db

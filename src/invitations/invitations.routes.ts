@@ -128,6 +128,10 @@ export const createInvitation = createRoute({
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
+      [
+        "PENDING_INVITATION_LIMIT_REACHED",
+        "PENDING_INVITATION_LIMIT_REACHED: the organization already has MAX_PENDING_INVITATIONS (1,000 by default) live pending invitations; counted in the INSERT itself, so concurrent creates never pass it.",
+      ],
       ...idempotencyErrors,
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
     ),
@@ -256,6 +260,10 @@ export const resendInvitation = createRoute({
       [
         "CONFLICT",
         "CONFLICT: the invitation is EXPIRED and another live pending invitation now exists for its email.",
+      ],
+      [
+        "PENDING_INVITATION_LIMIT_REACHED",
+        "PENDING_INVITATION_LIMIT_REACHED: the invitation is EXPIRED and the organization already has MAX_PENDING_INVITATIONS live pending invitations.",
       ],
       ...idempotencyErrors,
       [

@@ -50,6 +50,11 @@ export const ERRORS = {
     error: "Conflict",
     message: "Only a pending or expired invitation's public metadata and redirect URL can change",
   },
+  PENDING_INVITATION_LIMIT_REACHED: {
+    status: 409,
+    error: "Conflict",
+    message: "The organization has reached its limit of pending invitations",
+  },
   /** Only as a bulk create item's error: the answer is a 200 with one result per item. */
   DUPLICATE_IN_REQUEST: {
     status: 409,
