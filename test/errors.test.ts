@@ -30,7 +30,7 @@ describe("error envelope", () => {
       "Route not found",
     );
     await expectError(
-      await api(`/api/v1/invitations/${crypto.randomUUID()}`, { method: "PATCH", token: admin.token }),
+      await api(`/api/v1/invitations/${crypto.randomUUID()}`, { method: "PUT", token: admin.token }),
       404,
       "NOT_FOUND",
       "Not Found",

@@ -139,6 +139,7 @@ describe("GET /openapi.json", () => {
     }
     // The invitee's operations are named as people say them.
     const operationIds = [
+      ["/api/v1/invitations/accept", "post", "acceptInvitation"],
       ["/api/v1/invitations/decline", "post", "declineInvitation"],
       ["/api/v1/me/invitations", "get", "listMyInvitations"],
       ["/api/v1/me/invitations/{id}/accept", "post", "acceptMyInvitation"],

@@ -5,10 +5,7 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 export const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const;
 export type Role = (typeof ROLES)[number];
 
-/**
- * Stored lifecycle states. `EXPIRED` is also reported for a `PENDING` row past its `expires_at`.
- * `DECLINED`: the invitee said no (by link or from their inbox); final, like ACCEPTED and REVOKED.
- */
+/** Stored lifecycle states. `EXPIRED` is also reported for a `PENDING` row past its `expires_at`. */
 export const STATUSES = ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED", "DECLINED"] as const;
 export type Status = (typeof STATUSES)[number];
 
@@ -82,13 +79,8 @@ export const invitations = sqliteTable(
      */
     deliveryClaimedUntil: integer("delivery_claimed_until"),
     declinedAt: integer("declined_at"),
-    /** The declining user (their token `sub`) from the inbox; NULL when declined by link. */
-    declinedBy: text("declined_by"),
-    /**
-     * JSON objects given by the organization's admins (src/invitations/metadata.ts bounds them).
-     * Public: shown to the invitee (preview, inbox). Private: to the organization's members only.
-     * Both travel in the events. NULL: none given.
-     */
+    declinedBy: text("declined_by"), // the inbox's token `sub`; NULL when declined by link
+    /** JSON objects (invitations/metadata.ts): public shown to the invitee, private not; NULL: none. */
     publicMetadata: text("public_metadata", { mode: "json" }).$type<Metadata>(),
     privateMetadata: text("private_metadata", { mode: "json" }).$type<Metadata>(),
     /** Where the invitee is sent after the page (an allowed origin's URL); NULL: the default. */
@@ -104,8 +96,7 @@ export const invitations = sqliteTable(
       .where(sql`${t.status} = 'PENDING'`),
     // The expiry sweep: PENDING rows ordered by expires_at, so it reads only what is due.
     index("invitations_status_expires_idx").on(t.status, t.expiresAt),
-    // The invitee's inbox: one address's invitations across organizations, per stored status,
-    // newest first.
+    // The invitee's inbox: one address's invitations across organizations, per status, newest first.
     index("invitations_email_status_created_idx").on(t.email, t.status, t.createdAt, t.id),
     // The link: lookup and accept find an invitation by its token's digest.
     uniqueIndex("invitations_token_hash_idx").on(t.tokenHash),

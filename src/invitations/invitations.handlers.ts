@@ -15,7 +15,6 @@ import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
 import type { InvitationPreview } from "./invitations.schemas";
-import { acceptByToken } from "./invitee-actions";
 import { cursorKey, openCursor, sealCursor, sortKeyOf } from "./list-cursor";
 import * as listQuery from "./list-query";
 import { assertRedirectUrl } from "./redirect-url";
@@ -276,18 +275,4 @@ export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppE
   if (!row) throw new ApiError("INVITATION_NOT_FOUND");
   c.header("Cache-Control", "no-store");
   return c.json(toPreview(row, Date.now()), 200);
-};
-
-export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
-  const { token } = c.req.valid("json");
-  const invitee = c.get("invitee");
-  const now = Date.now();
-  const accepted = await acceptByToken(c.get("db"), token, invitee, now);
-  audit(c, "Invitation accepted", {
-    invitationId: accepted.id,
-    organizationId: accepted.organizationId,
-    actor: invitee.userId,
-  });
-  const { privateMetadata: _private, ...shown } = toInvitation(accepted, now);
-  return c.json(shown, 200);
 };

@@ -16,7 +16,7 @@ export const invitationsRouter = createRouter()
   .openapi(routes.bulkCreateInvitations, handlers.bulkCreateInvitations)
   // Before `/invitations/{id}`, which would otherwise take "lookup", "accept" and "decline" for ids.
   .openapi(routes.lookupInvitation, handlers.lookupInvitation)
-  .openapi(routes.acceptInvitation, handlers.acceptInvitation)
+  .openapi(inviteeRoutes.acceptInvitation, inviteeHandlers.acceptInvitation)
   .openapi(inviteeRoutes.declineInvitation, inviteeHandlers.declineInvitation)
   .openapi(routes.getInvitation, handlers.getInvitation)
   .openapi(inboxRoutes.listMyInvitations, inboxHandlers.listMyInvitations)

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
 import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
-import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
+import { authenticate, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
 import { emptyBodyIsNoBody } from "../lib/empty-body";
 import {
@@ -16,13 +16,11 @@ import { rateLimit } from "../lib/rate-limit";
 import { BulkCreateInvitationsBodySchema, BulkCreateInvitationsResponseSchema } from "./bulk.schemas";
 import { ResendInvitationBodySchema } from "./delivery.schemas";
 import {
-  AcceptInvitationBodySchema,
   CreateInvitationBodySchema,
   InvitationIdPathSchema,
   InvitationPreviewSchema,
   InvitationSchema,
   InvitationWithLinkSchema,
-  InviteeInvitationSchema,
   LookupQuerySchema,
   RevokedSchema,
   RevokeInvitationParamsSchema,
@@ -291,51 +289,6 @@ export const lookupInvitation = createRoute({
       ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
       unknownLink,
       rateLimitedError("the client's IP address"),
-      internalServerError,
-    ),
-  },
-});
-
-export const acceptInvitation = createRoute({
-  method: "post",
-  path: "/invitations/accept",
-  tags,
-  security,
-  summary: "Accept an invitation",
-  description:
-    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email becomes ACCEPTED. The token's `email` is compared as addresses are stored: ASCII whitespace trimmed and `A`–`Z` lower-cased, nothing else (no Unicode case mapping), so an address with any other character (a Kelvin sign `K`, a dotless `ı`, a full-width letter, a no-break space) is a different mailbox and gets 403 INVITATION_EMAIL_MISMATCH, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of concurrent accepts and declines (and a revoke, or the expiry) exactly one succeeds; a declined invitation cannot be accepted (410 INVITATION_DECLINED). Adding the user to the organization is the membership system's job.",
-  middleware: [authenticateInvitee, rateLimit] as const,
-  request: {
-    headers: BookmarkRequestHeadersSchema,
-    body: jsonBody("Sent as `application/json`; unknown fields are refused.", AcceptInvitationBodySchema),
-  },
-  responses: {
-    200: answer(
-      "The accepted invitation, without its private metadata (the organization's own).",
-      InviteeInvitationSchema,
-      BookmarkResponseHeadersSchema,
-    ),
-    ...errorResponses(
-      [
-        "VALIDATION_ERROR",
-        "VALIDATION_ERROR: `token` is missing or malformed, an unknown field, malformed JSON, or a body that is not `application/json`.",
-      ],
-      [
-        "UNAUTHORIZED",
-        "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token, or one without `sub` or `email`.",
-      ],
-      ["EMAIL_NOT_VERIFIED", "EMAIL_NOT_VERIFIED: the token says `email_verified: false`."],
-      rateLimitedError("this user"),
-      [
-        "INVITATION_EMAIL_MISMATCH",
-        "INVITATION_EMAIL_MISMATCH: the invitation was sent to another address than the token's `email`.",
-      ],
-      unknownLink,
-      ["INVITATION_ALREADY_ACCEPTED", "INVITATION_ALREADY_ACCEPTED: the invitation was accepted before."],
-      ["INVITATION_EXPIRED", "INVITATION_EXPIRED: the invitation has expired."],
-      ["INVITATION_REVOKED", "INVITATION_REVOKED: the invitation was revoked."],
-      ["INVITATION_DECLINED", "INVITATION_DECLINED: the invitee declined the invitation."],
-      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
       internalServerError,
     ),
   },
