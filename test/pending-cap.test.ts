@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Caller, caller, callerAt, DAY, fetchWith, restoreAfterEach, seedPending } from "./helpers";
+import {
+  type Caller,
+  caller,
+  callerAt,
+  DAY,
+  fetchWith,
+  overrideD1,
+  restoreAfterEach,
+  seedPending,
+} from "./helpers";
 
 /**
  * MAX_PENDING_INVITATIONS: at most that many live PENDING invitations per organization, enforced
@@ -162,6 +171,34 @@ describe("MAX_PENDING_INVITATIONS", () => {
     const resent = await send(late, `/api/v1/invitations/${id}/resend`, {});
     expect(resent.status).toBe(200);
     expect(await livePending(admin.org)).toBe(20);
+  });
+
+  it("costs a create about the same rows read with 900 pending invitations as with none", async () => {
+    const rowsRead: number[] = [];
+    for (const pending of [0, 900]) {
+      const admin = await caller();
+      if (pending) await seedPending(admin.org, pending, Date.now(), Date.now() + DAY);
+      let read = 0;
+      const db = overrideD1(env.DB, {
+        withSession: (target, constraint) =>
+          overrideD1(target.withSession(constraint), {
+            batch: async (session, statements) => {
+              const results = await session.batch(statements);
+              for (const { meta } of results) read += meta.rows_read;
+              return results;
+            },
+          }),
+      });
+      const res = await fetchWith({ DB: db, MAX_PENDING_INVITATIONS: "1000" }, "/api/v1/invitations", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ email: "cost@example.com", sendEmail: false }),
+      });
+      expect(res.status).toBe(201);
+      rowsRead.push(read);
+    }
+    const [none = 0, many = 0] = rowsRead;
+    expect(many - none, `rows read: ${rowsRead.join(" then ")}`).toBeLessThanOrEqual(10);
   });
 
   it("defaults to 1,000 and refuses a value that is not a positive integer", async () => {
