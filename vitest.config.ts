@@ -30,6 +30,10 @@ export default defineConfig(async () => {
             JWT_JWKS_CACHE_SECONDS: "600",
             JWT_CLOCK_SKEW_SECONDS: "30",
             CORS_ORIGINS: "",
+            REDIRECT_ORIGINS: "https://app.example.com,http://localhost:3000",
+            // Far above what any file seeds (the list's cost tests seed thousands of pending
+            // invitations in one organization); test/pending-cap.test.ts sets its own.
+            MAX_PENDING_INVITATIONS: "1000000",
             INVITATION_TTL_SECONDS: "604800",
             LINK_SECRET: TEST_LINK_SECRET,
             PUBLIC_URL: "https://invitations.example.com",

@@ -40,8 +40,26 @@ function withoutLink({ token: _token, inviteUrl: _url, ...invitation }: Invitati
   return invitation;
 }
 
-function preview({ id, organizationId, email, role, status, invitedBy, createdAt, expiresAt }: Invitation) {
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+function preview(invitation: Invitation) {
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = invitation;
+  const { publicMetadata, redirectUrl } = invitation;
+  return {
+    id,
+    organizationId,
+    email,
+    role,
+    status,
+    invitedBy,
+    createdAt,
+    expiresAt,
+    publicMetadata,
+    redirectUrl,
+  };
+}
+
+/** What the invitee gets back: all but the organization's private metadata. */
+function asInvitee({ privateMetadata: _, ...shown }: Invitation) {
+  return shown;
 }
 
 /** A member token that also carries a verified email, as some identity providers issue. */
@@ -175,7 +193,7 @@ const operations: Operation[] = [
     granted: async (res, who, { org, invitation }, before) => {
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
-        ...invitation,
+        ...asInvitee(invitation),
         status: "ACCEPTED",
         acceptedAt: iso(now),
         acceptedBy: who.sub,
@@ -228,7 +246,7 @@ describe("authorization: the role matrix", () => {
   it("the invitee's own token (sub and email, no organization or role) may accept", async () => {
     const { link, invitation } = await seeded();
     expect(await acceptAs(INVITED, link.token)).toEqual({
-      ...invitation,
+      ...asInvitee(invitation),
       status: "ACCEPTED",
       acceptedAt: iso(now),
       acceptedBy: "user_invitee",
@@ -422,7 +440,7 @@ describe("object level: organization A's members and organization B's invitation
       });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
-        ...withoutLink(link),
+        ...asInvitee(withoutLink(link)),
         organizationId: b.org,
         status: "ACCEPTED",
         acceptedAt: iso(now),

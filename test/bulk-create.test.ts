@@ -50,6 +50,7 @@ const summary = (counts: Partial<Record<string, number>>) => ({
   wouldCreate: 0,
   duplicate: 0,
   alreadyPending: 0,
+  limitReached: 0,
   invalid: 0,
   ...counts,
 });
@@ -254,7 +255,7 @@ describe("POST /api/v1/invitations/bulk", () => {
     ]);
   });
 
-  it("writes 100 invitations in one D1 round trip of two statements", async () => {
+  it("writes 100 invitations in one D1 round trip of three statements", async () => {
     const admin = await caller();
     const batches: number[] = [];
     const counting = overrideD1(env.DB, {
@@ -277,7 +278,7 @@ describe("POST /api/v1/invitations/bulk", () => {
     });
     expect(res.status).toBe(200);
     expect((await res.json<BulkBody>()).summary).toEqual(summary({ requested: 100, created: 100 }));
-    expect(batches).toEqual([2]);
+    expect(batches).toEqual([3]);
     expect(await storedRows(admin.org)).toHaveLength(100);
     expect((await list(admin, "?limit=1")).meta.total).toBe(100);
     expect(await storedEvents(admin.org)).toHaveLength(100);

@@ -26,7 +26,7 @@ describe("error envelope", () => {
     const cases: [string, string, string][] = [
       ["PUT", "/api/v1/invitations", "GET, HEAD, POST"],
       ["DELETE", "/api/v1/invitations", "GET, HEAD, POST"],
-      ["PATCH", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE"],
+      ["PUT", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE, PATCH"],
       ["POST", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE"],
       ["GET", `/api/v1/invitations/${id}/resend`, "POST"],
       ["POST", "/openapi.json", "GET, HEAD"],

@@ -129,6 +129,8 @@ describe("POST /api/v1/invitations/{id}/resend", () => {
       invitedBy,
       createdAt: created_,
       expiresAt,
+      publicMetadata: {},
+      redirectUrl: null,
     });
   });
 

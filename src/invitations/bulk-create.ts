@@ -1,12 +1,11 @@
 import type { Db } from "../db/client";
-import type { InvitationRow, Role } from "../db/schema";
+import type { InvitationRow, Metadata, Role } from "../db/schema";
+import type { Config } from "../lib/config";
 import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
 import * as repository from "./bulk.repository";
-import {
-  type BulkCreateResult,
-  CreateInvitationBodySchema,
-  type InvitationWithLink,
-} from "./invitations.schemas";
+import type { BulkCreateResult } from "./bulk.schemas";
+import { CreateInvitationBodySchema, type InvitationWithLink } from "./invitations.schemas";
+import { redirectUrlDetails } from "./redirect-url";
 
 /** An item's error, as the envelope says one: its code from the ERRORS catalogue, and its message. */
 function itemError(code: ErrorCode, options: { message?: string; details?: ErrorDetails } = {}) {
@@ -19,10 +18,19 @@ export const BULK_ITEM_ERRORS = {
   duplicate: (first: number) =>
     itemError("DUPLICATE_IN_REQUEST", { message: `The same email address is item ${first} of this request` }),
   alreadyPending: itemError("CONFLICT"),
+  limitReached: itemError("PENDING_INVITATION_LIMIT_REACHED"),
 };
 
 /** An item that may be created: its position, role, lifetime and email switch, keyed by its stored address. */
-export type BulkCandidate = { index: number; role: Role; lifetimeMs: number; sendEmail: boolean };
+export type BulkCandidate = {
+  index: number;
+  role: Role;
+  lifetimeMs: number;
+  sendEmail: boolean;
+  publicMetadata: Metadata | null;
+  privateMetadata: Metadata | null;
+  redirectUrl: string | null;
+};
 
 /**
  * Classifies a bulk create's items before anything is written: each is parsed as a single
@@ -30,13 +38,18 @@ export type BulkCandidate = { index: number; role: Role; lifetimeMs: number; sen
  * and lower-cased), or a candidate. `results` holds the outcome of the first two kinds by index; what
  * becomes of a candidate only the database can say.
  */
-export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: number) {
+export function classifyBulkItems(
+  items: readonly unknown[],
+  defaultLifetimeMs: number,
+  config: Pick<Config, "redirectOrigins">,
+) {
   const results: BulkCreateResult[] = [];
   const candidates = new Map<string, BulkCandidate>();
   items.forEach((item, index) => {
     const parsed = CreateInvitationBodySchema.safeParse(item);
-    if (!parsed.success) {
-      const details = issuesToDetails(parsed.error.issues, "item");
+    const redirect = parsed.success ? redirectUrlDetails(config, parsed.data.redirectUrl) : undefined;
+    if (!parsed.success || redirect) {
+      const details = redirect ?? (parsed.error ? issuesToDetails(parsed.error.issues, "item") : {});
       // The address, when it is the valid part of an invalid item, so the result can be matched up.
       const address = CreateInvitationBodySchema.shape.email.safeParse(
         typeof item === "object" && item !== null ? (item as { email?: unknown }).email : undefined,
@@ -45,14 +58,30 @@ export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: 
       results[index] = { index, email, outcome: "invalid", error: BULK_ITEM_ERRORS.invalid(details) };
       return;
     }
-    const { email, role, expiresInDays, sendEmail } = parsed.data;
+    const {
+      email,
+      role,
+      expiresInDays,
+      sendEmail,
+      publicMetadata = null,
+      privateMetadata = null,
+    } = parsed.data;
+    const redirectUrl = parsed.data.redirectUrl ?? null;
     const first = candidates.get(email);
     if (first) {
       results[index] = { index, email, outcome: "duplicate", error: BULK_ITEM_ERRORS.duplicate(first.index) };
       return;
     }
     const lifetimeMs = expiresInDays === undefined ? defaultLifetimeMs : expiresInDays * 86_400_000;
-    candidates.set(email, { index, role, lifetimeMs, sendEmail });
+    candidates.set(email, {
+      index,
+      role,
+      lifetimeMs,
+      sendEmail,
+      publicMetadata,
+      privateMetadata,
+      redirectUrl,
+    });
   });
   return { results, candidates };
 }
@@ -63,6 +92,10 @@ export type BulkCreateInput = {
   items: readonly unknown[];
   dryRun: boolean;
   defaultLifetimeMs: number;
+  /** What redirect URLs may be (REDIRECT_ORIGINS). */
+  config: Pick<Config, "redirectOrigins">;
+  /** MAX_PENDING_INVITATIONS. */
+  cap: number;
   /** A new invitation's link secret and its stored digest. */
   newLink: (id: string) => Promise<{ token: string; tokenHash: string }>;
   /** A created row as the answer shows it, with its link. */
@@ -77,34 +110,57 @@ export type BulkCreateInput = {
 export async function bulkCreate(db: Db, input: BulkCreateInput) {
   const { common, items, dryRun } = input;
   const { organizationId, now } = common;
-  const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs);
+  const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs, input.config);
   let created: InvitationRow[] = [];
 
+  const alreadyPending = (index: number, email: string): BulkCreateResult => ({
+    index,
+    email,
+    outcome: "already_pending",
+    error: BULK_ITEM_ERRORS.alreadyPending,
+  });
+  const limitReached = (index: number, email: string): BulkCreateResult => ({
+    index,
+    email,
+    outcome: "limit_reached",
+    error: BULK_ITEM_ERRORS.limitReached,
+  });
   if (dryRun) {
-    const pending = await repository.livePendingEmails(db, organizationId, [...candidates.keys()], now);
+    const emails = [...candidates.keys()];
+    const { livePending, room } = await repository.dryRunReads(db, organizationId, emails, {
+      now,
+      cap: input.cap,
+    });
+    let fits = room;
     for (const [email, { index }] of candidates) {
-      results[index] = pending.has(email)
-        ? { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending }
-        : { index, email, outcome: "would_create" };
+      if (livePending.has(email)) results[index] = alreadyPending(index, email);
+      else
+        results[index] = fits-- > 0 ? { index, email, outcome: "would_create" } : limitReached(index, email);
     }
   } else {
     const links = new Map<string, string>();
     const rows: repository.NewBulkInvitation[] = [];
-    for (const [email, { role, lifetimeMs, sendEmail }] of candidates) {
+    for (const [email, { lifetimeMs, ...candidate }] of candidates) {
       const id = crypto.randomUUID();
       const { token, tokenHash } = await input.newLink(id);
       links.set(email, token);
-      rows.push({ id, email, role, tokenHash, expiresAt: now + lifetimeMs, sendEmail });
+      rows.push({ ...candidate, id, email, tokenHash, expiresAt: now + lifetimeMs });
     }
-    created = await repository.insertInvitations(db, common, rows);
+    const inserted = await repository.insertInvitations(db, common, rows, {
+      cap: input.cap,
+      skipLivePending: true,
+    });
+    created = inserted.created;
     const byEmail = new Map(created.map((row) => [row.email, row]));
     for (const [email, { index }] of candidates) {
       const row = byEmail.get(email);
       const token = links.get(email);
-      results[index] =
-        row && token
-          ? { index, email, outcome: "created", invitation: input.withLink(row, token) }
-          : { index, email, outcome: "already_pending", error: BULK_ITEM_ERRORS.alreadyPending };
+      if (row && token)
+        results[index] = { index, email, outcome: "created", invitation: input.withLink(row, token) };
+      else
+        results[index] = inserted.livePending.has(email)
+          ? alreadyPending(index, email)
+          : limitReached(index, email);
     }
   }
 
@@ -117,6 +173,7 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
       wouldCreate: count("would_create"),
       duplicate: count("duplicate"),
       alreadyPending: count("already_pending"),
+      limitReached: count("limit_reached"),
       invalid: count("invalid"),
     },
     results,

@@ -7,6 +7,7 @@ import { readConfig } from "../lib/config";
 import { ApiError } from "../lib/errors";
 import { type LogFields, requestLogger } from "../lib/log";
 import { noteChange } from "../lib/request-changes";
+import { insertInvitations } from "./bulk.repository";
 import { bulkCreate } from "./bulk-create";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
 import { hashInvitationToken, invitationLink, inviteUrl, linkBaseFor } from "./invitation-token";
@@ -16,20 +17,34 @@ import type * as routes from "./invitations.routes";
 import type { InvitationPreview } from "./invitations.schemas";
 import { cursorKey, openCursor, sealCursor, sortKeyOf } from "./list-cursor";
 import * as listQuery from "./list-query";
+import { assertRedirectUrl } from "./redirect-url";
 
 /**
  * Records a change of state: one log line for the audit trail, with ids only (the invitations',
  * their organization's, the acting user's), never an email address or a link; and the request
  * is marked for its events to be published.
  */
-function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
+export function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
   noteChange(c);
   requestLogger(c)("info", message, fields);
 }
 
-function toPreview(row: InvitationRow, now: number): InvitationPreview {
-  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+export function toPreview(row: InvitationRow, now: number): InvitationPreview {
+  const invitation = toInvitation(row, now);
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = invitation;
+  const { publicMetadata, redirectUrl } = invitation;
+  return {
+    id,
+    organizationId,
+    email,
+    role,
+    status,
+    invitedBy,
+    createdAt,
+    expiresAt,
+    publicMetadata,
+    redirectUrl,
+  };
 }
 
 /**
@@ -97,31 +112,39 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
 
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
-    const { email, role, expiresInDays, sendEmail } = c.req.valid("json");
+    const { email, role, expiresInDays, sendEmail, publicMetadata, privateMetadata, redirectUrl } =
+      c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
     const config = readConfig(c.env);
+    assertRedirectUrl(config, redirectUrl);
     const lifetimeMs = expiresInDays === undefined ? config.invitationTtlMs : expiresInDays * 86_400_000;
     const id = crypto.randomUUID();
     const { token, tokenHash } = await invitationLink(config, id, 0);
     const now = Date.now();
-    let row: InvitationRow;
+    const common = { organizationId, invitedBy: userId, now, ...namesOf(c) };
+    const item = {
+      id,
+      email,
+      role,
+      tokenHash,
+      expiresAt: now + lifetimeMs,
+      sendEmail,
+      publicMetadata: publicMetadata ?? null,
+      privateMetadata: privateMetadata ?? null,
+      redirectUrl: redirectUrl ?? null,
+    };
+    let inserted: Awaited<ReturnType<typeof insertInvitations>>;
     try {
-      row = await repository.insertInvitation(c.get("db"), {
-        id,
-        organizationId,
-        email,
-        role,
-        invitedBy: userId,
-        tokenHash,
-        now,
-        expiresAt: now + lifetimeMs,
-        sendEmail,
-        ...namesOf(c),
-      });
+      const options = { cap: config.maxPendingInvitations, skipLivePending: false };
+      inserted = await insertInvitations(c.get("db"), common, [item], options);
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
       throw error;
     }
+    const [row] = inserted.created;
+    // Not inserted: the cap was in the way, or (at the cap) a live invitation to the address too.
+    if (!row)
+      throw new ApiError(inserted.livePending.has(email) ? "CONFLICT" : "PENDING_INVITATION_LIMIT_REACHED");
     audit(c, "Invitation created", {
       invitationId: row.id,
       organizationId,
@@ -144,6 +167,8 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
       items,
       dryRun,
       defaultLifetimeMs: config.invitationTtlMs,
+      config,
+      cap: config.maxPendingInvitations,
       newLink: (id) => invitationLink(config, id, 0),
       withLink: (row, token) => withLink(c, row, token, now),
     });
@@ -202,6 +227,7 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
           cooldownMs: config.resendCooldownMs,
           sendEmail: sendEmail !== false,
           organizationName: namesOf(c).organizationName,
+          cap: config.maxPendingInvitations,
         });
       } catch (error) {
         if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -229,11 +255,13 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
 function resendRefusal(current: InvitationRow | undefined, now: number, cooldownMs: number): ApiError {
   if (!current) return new ApiError("INVITATION_NOT_FOUND");
   const status = effectiveStatus(current, now);
-  if (status === "ACCEPTED" || status === "REVOKED") {
+  if (status === "ACCEPTED" || status === "REVOKED" || status === "DECLINED") {
     return new ApiError("INVITATION_NOT_RESENDABLE", {
       message: `Only a pending or expired invitation can be resent; this one is ${status}`,
     });
   }
+  // Resendable, and sent long enough ago: what stopped it is the cap on pending invitations.
+  if (sentAtOf(current) + cooldownMs <= now) return new ApiError("PENDING_INVITATION_LIMIT_REACHED");
   const retryAfter = Math.max(1, Math.ceil((sentAtOf(current) + cooldownMs - now) / 1000));
   return new ApiError("RATE_LIMITED", {
     message: `This invitation was sent recently; it can be resent in ${retryAfter} seconds`,
@@ -247,39 +275,4 @@ export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppE
   if (!row) throw new ApiError("INVITATION_NOT_FOUND");
   c.header("Cache-Control", "no-store");
   return c.json(toPreview(row, Date.now()), 200);
-};
-
-export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
-  const { token } = c.req.valid("json");
-  const { userId, email } = c.get("invitee");
-  const now = Date.now();
-  const result = await repository.acceptInvitation(c.get("db"), {
-    tokenHash: await hashInvitationToken(token),
-    email,
-    userId,
-    now,
-  });
-  if (result.changed) {
-    audit(c, "Invitation accepted", {
-      invitationId: result.changed.id,
-      organizationId: result.changed.organizationId,
-      actor: userId,
-    });
-    return c.json(toInvitation(result.changed, now), 200);
-  }
-
-  const { current } = result;
-  if (!current) throw new ApiError("INVITATION_NOT_FOUND");
-  if (current.email !== email) throw new ApiError("INVITATION_EMAIL_MISMATCH");
-  switch (effectiveStatus(current, now)) {
-    case "ACCEPTED":
-      throw new ApiError("INVITATION_ALREADY_ACCEPTED");
-    case "REVOKED":
-      throw new ApiError("INVITATION_REVOKED");
-    case "EXPIRED":
-      throw new ApiError("INVITATION_EXPIRED");
-    case "PENDING":
-      // The update and this read share one snapshot: a live invitation to this address was accepted.
-      throw new Error("Accept changed no row, yet the invitation is live and addressed to the caller");
-  }
 };

@@ -1,7 +1,8 @@
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type InvitationRow, invitations, type Role } from "../db/schema";
+import { type InvitationRow, invitations, type Metadata, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
+import { livePendingFilter, totalOf } from "./list-query";
 
 /*
  * The invitations table's queries, and nothing else: every read and write of `invitations`, each
@@ -40,53 +41,15 @@ export type NewInvitation = {
   /** The names the email shows, from the caller's token; null when it had none. */
   inviterName: string | null;
   organizationName: string | null;
+  /** The organization's metadata for it; null when none was given. */
+  publicMetadata: Metadata | null;
+  privateMetadata: Metadata | null;
+  /** Where the hosted page's button sends the invitee (an allowed origin's URL); null: none. */
+  redirectUrl: string | null;
 };
 
 /** A new send's delivery: queued for the email sender, or skipped. */
 export const deliveryOf = (sendEmail: boolean) => (sendEmail ? "QUEUED" : "SKIPPED");
-
-/**
- * Inserts a PENDING invitation. In the same atomic batch, a past-due PENDING invitation to the
- * same address is first recorded as EXPIRED, so it frees the one-pending-per-email index before
- * the sweep gets to it. A live one makes the insert fail with SQLITE_CONSTRAINT_UNIQUE, which
- * rolls the whole batch back; the caller maps that to 409.
- */
-export async function insertInvitation(db: Db, input: NewInvitation): Promise<InvitationRow> {
-  const [, inserted] = await db.batch([
-    db
-      .update(invitations)
-      .set({ status: "EXPIRED", updatedAt: input.now })
-      .where(
-        and(
-          eq(invitations.organizationId, input.organizationId),
-          eq(invitations.email, input.email),
-          isDue(input.now),
-        ),
-      ),
-    db
-      .insert(invitations)
-      .values({
-        id: input.id,
-        organizationId: input.organizationId,
-        email: input.email,
-        role: input.role,
-        status: "PENDING",
-        invitedBy: input.invitedBy,
-        createdAt: input.now,
-        updatedAt: input.now,
-        expiresAt: input.expiresAt,
-        tokenHash: input.tokenHash,
-        lastSentAt: input.now,
-        inviterName: input.inviterName,
-        organizationName: input.organizationName,
-        deliveryStatus: deliveryOf(input.sendEmail),
-      })
-      .returning(),
-  ]);
-  const row = inserted[0];
-  if (!row) throw new Error("Insert returned no row");
-  return row;
-}
 
 export type RevokeOutcome = "revoked" | "not_revocable" | "not_found";
 
@@ -122,7 +85,7 @@ export type WriteResult =
   | { changed: InvitationRow }
   | { changed: undefined; current: InvitationRow | undefined };
 
-function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
+export function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
   return changed[0] ? { changed: changed[0] } : { changed: undefined, current: current[0] };
 }
 
@@ -137,6 +100,8 @@ export type Resend = {
   sendEmail: boolean;
   /** The organization's name from the caller's token, when it has one; else the stored one stays. */
   organizationName: string | null;
+  /** MAX_PENDING_INVITATIONS: an invitation that is not live pending comes back only within it. */
+  cap: number;
 };
 
 /**
@@ -157,6 +122,8 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
     inArray(invitations.status, ["PENDING", "EXPIRED"]),
     lte(sentAt, now - cooldownMs),
     eq(invitations.resendCount, input.send - 1),
+    // Back to PENDING counts against the cap, in this statement (as an insert does).
+    or(isLive(now), sql`${totalOf(organizationId, livePendingFilter(now))} < ${input.cap}`),
   );
   const [, resent, current] = await db.batch([
     db
@@ -197,27 +164,41 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
   return writeResult(resent, current);
 }
 
-export type Accept = { tokenHash: string; email: string; userId: string; now: number };
+/** What PATCH changes: each field given replaces the stored one (null clears it). */
+export type InvitationChanges = {
+  publicMetadata?: Metadata | null;
+  privateMetadata?: Metadata | null;
+  redirectUrl?: string | null;
+};
 
 /**
- * Accepts the live PENDING invitation the token belongs to, when it was sent to `email`. One
- * conditional UPDATE, so of two concurrent accepts exactly one changes the row; the probe in the
- * same batch says why nothing changed otherwise.
+ * Changes an invitation of the organization. The public side (public metadata, redirect URL),
+ * which the invitee sees, changes only while the invitation is PENDING or EXPIRED (stored): the
+ * condition is in the UPDATE's WHERE, so a concurrent accept, decline or revoke either comes
+ * after (and sees the change) or wins (and nothing changes). The probe in the same batch says why.
  */
-export async function acceptInvitation(
+export async function updateInvitation(
   db: Db,
-  { tokenHash, email, userId, now }: Accept,
+  {
+    organizationId,
+    id,
+    changes,
+    now,
+  }: { organizationId: string; id: string; changes: InvitationChanges; now: number },
 ): Promise<WriteResult> {
-  const byToken = eq(invitations.tokenHash, tokenHash);
-  const [accepted, current] = await db.batch([
+  const inOrganization = and(eq(invitations.id, id), eq(invitations.organizationId, organizationId));
+  const publicSide = changes.publicMetadata !== undefined || changes.redirectUrl !== undefined;
+  const [updated, current] = await db.batch([
     db
       .update(invitations)
-      .set({ status: "ACCEPTED", acceptedAt: now, acceptedBy: userId, updatedAt: now })
-      .where(and(byToken, eq(invitations.email, email), isLive(now)))
+      .set({ ...changes, updatedAt: now })
+      .where(
+        and(inOrganization, publicSide ? inArray(invitations.status, ["PENDING", "EXPIRED"]) : undefined),
+      )
       .returning(),
-    db.select().from(invitations).where(byToken),
+    db.select().from(invitations).where(inOrganization),
   ]);
-  return writeResult(accepted, current);
+  return writeResult(updated, current);
 }
 
 /** What one batch of the expiry sweep did, with D1's billing units for it. */

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Role } from "../db/schema";
 import { IdempotentRequestHeadersSchema, ReplayedHeaderSchema } from "../idempotency/idempotency.headers";
-import { authenticate, authenticateInvitee, requireRole } from "../lib/auth";
+import { authenticate, requireRole } from "../lib/auth";
 import { BookmarkRequestHeadersSchema, BookmarkResponseHeadersSchema } from "../lib/d1-session";
 import { emptyBodyIsNoBody } from "../lib/empty-body";
 import {
@@ -13,11 +13,9 @@ import {
   rateLimitedError,
 } from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
+import { BulkCreateInvitationsBodySchema, BulkCreateInvitationsResponseSchema } from "./bulk.schemas";
 import { ResendInvitationBodySchema } from "./delivery.schemas";
 import {
-  AcceptInvitationBodySchema,
-  BulkCreateInvitationsBodySchema,
-  BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
   InvitationIdPathSchema,
   InvitationPreviewSchema,
@@ -126,10 +124,14 @@ export const createInvitation = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: invalid email, role, expiresInDays or sendEmail, an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
+        "VALIDATION_ERROR: invalid email, role, expiresInDays, sendEmail, metadata (see `publicMetadata`), a `redirectUrl` that is not an https URL of an allowed origin (`REDIRECT_ORIGINS`), an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],
+      [
+        "PENDING_INVITATION_LIMIT_REACHED",
+        "PENDING_INVITATION_LIMIT_REACHED: the organization already has MAX_PENDING_INVITATIONS (1,000 by default) live pending invitations; counted in the INSERT itself, so concurrent creates never pass it.",
+      ],
       ...idempotencyErrors,
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
     ),
@@ -191,7 +193,7 @@ export const revokeInvitation = createRoute({
     ...errorResponses(
       [
         "BAD_REQUEST",
-        "BAD_REQUEST: the id is not a UUID, or the invitation is not PENDING (accepted, revoked or expired).",
+        "BAD_REQUEST: the id is not a UUID, or the invitation is not PENDING (accepted, revoked, declined or expired).",
       ],
       ["VALIDATION_ERROR", "VALIDATION_ERROR: a malformed bookmark or Idempotency-Key header."],
       ...commonErrors,
@@ -231,7 +233,7 @@ export const resendInvitation = createRoute({
   security,
   summary: "Resend an invitation",
   description:
-    'Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation\'s lifetime, `resendCount` goes up by one and `lastSentAt` is now. The new link is emailed (a fresh `delivery`, whatever became of the last one) unless the optional body says `{ "sendEmail": false }`; no body, or an empty one, emails it. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). Role: ORG_ADMIN.',
+    'Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation\'s lifetime, `resendCount` goes up by one and `lastSentAt` is now. The new link is emailed (a fresh `delivery`, whatever became of the last one) unless the optional body says `{ "sendEmail": false }`; no body, or an empty one, emails it. A revoked, accepted or declined invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). Role: ORG_ADMIN.',
   middleware: [...members("ORG_ADMIN"), emptyBodyIsNoBody],
   request: {
     params: InvitationIdPathSchema,
@@ -255,10 +257,17 @@ export const resendInvitation = createRoute({
       ],
       ...commonErrors,
       notInOrganization,
-      ["INVITATION_NOT_RESENDABLE", "INVITATION_NOT_RESENDABLE: the invitation is REVOKED or ACCEPTED."],
+      [
+        "INVITATION_NOT_RESENDABLE",
+        "INVITATION_NOT_RESENDABLE: the invitation is REVOKED, ACCEPTED or DECLINED (the invitee said no: invite the address anew instead, which a declined invitation does not block).",
+      ],
       [
         "CONFLICT",
         "CONFLICT: the invitation is EXPIRED and another live pending invitation now exists for its email.",
+      ],
+      [
+        "PENDING_INVITATION_LIMIT_REACHED",
+        "PENDING_INVITATION_LIMIT_REACHED: the invitation is EXPIRED and the organization already has MAX_PENDING_INVITATIONS live pending invitations.",
       ],
       ...idempotencyErrors,
       [
@@ -287,47 +296,6 @@ export const lookupInvitation = createRoute({
       ["VALIDATION_ERROR", "VALIDATION_ERROR: `token` is missing or not 43 base64url characters."],
       unknownLink,
       rateLimitedError("the client's IP address"),
-      internalServerError,
-    ),
-  },
-});
-
-export const acceptInvitation = createRoute({
-  operationId: "acceptInvitation",
-  method: "post",
-  path: "/invitations/accept",
-  tags,
-  security,
-  summary: "Accept an invitation",
-  description:
-    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email becomes ACCEPTED. The token's `email` is compared as addresses are stored: ASCII whitespace trimmed and `A`–`Z` lower-cased, nothing else (no Unicode case mapping), so an address with any other character (a Kelvin sign `K`, a dotless `ı`, a full-width letter, a no-break space) is a different mailbox and gets 403 INVITATION_EMAIL_MISMATCH, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
-  middleware: [authenticateInvitee, rateLimit] as const,
-  request: {
-    headers: BookmarkRequestHeadersSchema,
-    body: jsonBody("Sent as `application/json`; unknown fields are refused.", AcceptInvitationBodySchema),
-  },
-  responses: {
-    200: answer("The accepted invitation.", InvitationSchema, BookmarkResponseHeadersSchema),
-    ...errorResponses(
-      [
-        "VALIDATION_ERROR",
-        "VALIDATION_ERROR: `token` is missing or malformed, an unknown field, malformed JSON, or a body that is not `application/json`.",
-      ],
-      [
-        "UNAUTHORIZED",
-        "UNAUTHORIZED: missing, malformed, expired or otherwise invalid bearer token, or one without `sub` or `email`.",
-      ],
-      ["EMAIL_NOT_VERIFIED", "EMAIL_NOT_VERIFIED: the token says `email_verified: false`."],
-      rateLimitedError("this user"),
-      [
-        "INVITATION_EMAIL_MISMATCH",
-        "INVITATION_EMAIL_MISMATCH: the invitation was sent to another address than the token's `email`.",
-      ],
-      unknownLink,
-      ["INVITATION_ALREADY_ACCEPTED", "INVITATION_ALREADY_ACCEPTED: the invitation was accepted before."],
-      ["INVITATION_EXPIRED", "INVITATION_EXPIRED: the invitation has expired."],
-      ["INVITATION_REVOKED", "INVITATION_REVOKED: the invitation was revoked."],
-      ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
       internalServerError,
     ),
   },

@@ -77,6 +77,13 @@ export function totalOf(organizationId: string, filters: ListFilters): SQL {
   return sql`(${sql.join(stored, sql` + `)} ${sql.raw(expired ? "+" : "-")} (${sql.join(due, sql` + `)}))`;
 }
 
+/** The filters whose total is the organization's live PENDING invitations (what the cap counts). */
+export const livePendingFilter = (now: number): ListFilters => ({
+  statuses: ["PENDING"],
+  sort: { field: "createdAt", direction: "desc" },
+  now,
+});
+
 /**
  * The page: one range read in order, or several merged in order (list-plan.ts). Past the end it
  * reads nothing but the total: its LIMIT is then 0, which SQLite checks before its first step.
