@@ -46,9 +46,13 @@ describe("POST /api/v1/invitations", () => {
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: body.createdAt,
       delivery: freshDelivery("QUEUED"),
+      publicMetadata: {},
+      privateMetadata: {},
       token,
       inviteUrl: `https://app.example.com/invitations/accept?token=${token}`,
     });

@@ -94,3 +94,41 @@ describe("the list's email filter folds nothing but ASCII case and whitespace", 
     }
   });
 });
+
+describe("the inbox compares the token's email the same way", () => {
+  const inboxOf = async (email: string) => {
+    const res = await api("/api/v1/me/invitations", { token: await inviteeToken(email) });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { data: { id: string }[] }).data.map((item) => item.id);
+  };
+  const answer = async (email: string, id: string, verb: "accept" | "decline") =>
+    api(`/api/v1/me/invitations/${id}/${verb}`, { method: "POST", token: await inviteeToken(email) });
+
+  for (const [name, email] of LOOK_ALIKES) {
+    it(`shows a token with ${name} nothing, and answers its accept and decline with 404, changing nothing`, async () => {
+      const admin = await caller();
+      const { id } = await createWithLink(admin, INVITED, { role: "ORG_ADMIN" });
+      const before = await storedRows(admin.org);
+      expect(await inboxOf(email)).toEqual([]);
+      for (const verb of ["accept", "decline"] as const) {
+        await expectError(
+          await answer(email, id, verb),
+          404,
+          "INVITATION_NOT_FOUND",
+          "Not Found",
+          "Invitation not found",
+        );
+      }
+      expect(await storedRows(admin.org)).toEqual(before);
+    });
+  }
+
+  it("finds and accepts it for the address in any ASCII case, with ASCII whitespace at the ends", async () => {
+    const admin = await caller();
+    const { id } = await createWithLink(admin, INVITED);
+    expect(await inboxOf(" \t KISS@Kilns.EXAMPLE\r\n")).toContain(id);
+    const res = await answer("KISS@KILNS.EXAMPLE", id, "accept");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id, status: "ACCEPTED" });
+  });
+});

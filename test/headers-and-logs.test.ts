@@ -31,7 +31,7 @@ describe("CORS", () => {
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
-    expect(preflight.headers.get("Access-Control-Allow-Methods")).toBe("GET,POST,DELETE");
+    expect(preflight.headers.get("Access-Control-Allow-Methods")).toBe("GET,POST,PATCH,DELETE");
     expect(preflight.headers.get("Access-Control-Allow-Headers")).toBe(
       "Authorization,Content-Type,X-D1-Bookmark,Idempotency-Key",
     );

@@ -199,6 +199,8 @@ export type Invitation = {
   acceptedBy: string | null;
   revokedAt: string | null;
   revokedBy: string | null;
+  declinedAt: string | null;
+  declinedBy: string | null;
   resendCount: number;
   lastSentAt: string;
   delivery: {
@@ -208,6 +210,8 @@ export type Invitation = {
     sentAt: string | null;
     lastError: string | null;
   };
+  publicMetadata: Record<string, unknown>;
+  privateMetadata: Record<string, unknown>;
 };
 
 /** A send's delivery before its first attempt: QUEUED, or SKIPPED with `sendEmail: false`. */
@@ -243,9 +247,13 @@ export function createdInvitation(
     acceptedBy: null,
     revokedAt: null,
     revokedBy: null,
+    declinedAt: null,
+    declinedBy: null,
     resendCount: 0,
     lastSentAt: iso(at),
     delivery: freshDelivery(),
+    publicMetadata: {},
+    privateMetadata: {},
     token: expect.stringMatching(LINK_SECRET),
     inviteUrl,
   };

@@ -63,8 +63,23 @@ function revoke(admin: Caller, id: string) {
   return api(`/api/v1/invitations/${id}`, { method: "DELETE", token: admin.token });
 }
 
-function preview({ id, organizationId, email, role, status, invitedBy, createdAt, expiresAt }: Invitation) {
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+function preview({
+  id,
+  organizationId,
+  email,
+  role,
+  status,
+  invitedBy,
+  createdAt,
+  expiresAt,
+  publicMetadata,
+}: Invitation) {
+  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata };
+}
+
+/** What the invitee gets back: all but the organization's private metadata. */
+function asInvitee({ privateMetadata: _, ...shown }: Invitation) {
+  return shown;
 }
 
 /** Runs `refusal`, then checks the organization's stored rows are exactly as before it. */
@@ -243,7 +258,7 @@ describe("POST /api/v1/invitations/accept", () => {
 
     const res = await accept(await inviteeToken(), { token });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(accepted(invitation, now));
+    expect(await res.json()).toEqual(asInvitee(accepted(invitation, now)));
     expect(await storedRows(admin.org)).toEqual([
       { ...before[0], status: "ACCEPTED", accepted_at: now, accepted_by: INVITEE_SUB, updated_at: now },
     ]);
@@ -273,7 +288,7 @@ describe("POST /api/v1/invitations/accept", () => {
         const res = await accept(await bearer(), { token });
         expect({ status: res.status, body: await res.json() }).toEqual({
           status: 200,
-          body: accepted(invitation, now),
+          body: asInvitee(accepted(invitation, now)),
         });
         expect((await storedRows(admin.org))[0]).toMatchObject({
           status: "ACCEPTED",
@@ -289,7 +304,7 @@ describe("POST /api/v1/invitations/accept", () => {
       const res = await accept(await inviteeToken(), { token });
       expect({ status: res.status, body: await res.json() }).toEqual({
         status: 200,
-        body: accepted(invitation, now),
+        body: asInvitee(accepted(invitation, now)),
       });
     });
   });

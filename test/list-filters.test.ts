@@ -194,15 +194,15 @@ describe("GET /api/v1/invitations filter validation", () => {
   const cases: [string, Record<string, string[]>][] = [
     [
       "status=ACTIVE",
-      { "status.0": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"'] },
+      { "status.0": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"|"DECLINED"'] },
     ],
     [
       "status=pending",
-      { "status.0": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"'] },
+      { "status.0": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"|"DECLINED"'] },
     ],
     [
       "status=PENDING,",
-      { "status.1": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"'] },
+      { "status.1": ['Invalid option: expected one of "PENDING"|"ACCEPTED"|"REVOKED"|"EXPIRED"|"DECLINED"'] },
     ],
     ["role=admin", { "role.0": ['Invalid option: expected one of "ORG_ADMIN"|"OPERATOR"|"VIEWER"'] }],
     ["email=", { email: ["Too small: expected string to have >=1 characters"] }],

@@ -68,7 +68,7 @@ describe("GET /api/v1/invitations query plans", () => {
   const lists: [string, Record<string, number>, number, Reads][] = [
     ["", { org_created: 1 }, 0, { organization: 1 }],
     ["?sort=-email", { org_email_created: 1 }, 0, { organization: 1 }],
-    ["?sort=expiresAt", { org_status_role_expires: 12 }, 0, { organization: 1 }],
+    ["?sort=expiresAt", { org_status_role_expires: 15 }, 0, { organization: 1 }],
     ["?status=PENDING", { org_status_role_created: 3 }, 0, { counts: 1, due: 3 }],
     ["?status=REVOKED&sort=createdAt", { org_status_role_created: 3 }, 0, { counts: 1 }],
     // The rows that came due: their own range of the expiry index, sorted apart unless by expiry.
@@ -76,13 +76,13 @@ describe("GET /api/v1/invitations query plans", () => {
     ["?status=EXPIRED&sort=-expiresAt", { org_status_role_expires: 6 }, 0, { counts: 1, due: 3 }],
     ["?status=ACCEPTED,REVOKED", { org_status_role_created: 6 }, 0, { counts: 2 }],
     ["?status=PENDING,EXPIRED&sort=email", { org_status_role_email: 6 }, 0, { counts: 2 }],
-    ["?role=OPERATOR", { org_status_role_created: 4 }, 0, { counts: 4 }],
-    ["?role=OPERATOR&sort=expiresAt", { org_status_role_expires: 4 }, 0, { counts: 4 }],
-    ["?role=VIEWER,OPERATOR&sort=email", { org_status_role_email: 8 }, 0, { counts: 8 }],
+    ["?role=OPERATOR", { org_status_role_created: 5 }, 0, { counts: 5 }],
+    ["?role=OPERATOR&sort=expiresAt", { org_status_role_expires: 5 }, 0, { counts: 5 }],
+    ["?role=VIEWER,OPERATOR&sort=email", { org_status_role_email: 10 }, 0, { counts: 10 }],
     ["?role=OPERATOR&status=PENDING", { org_status_role_created: 1 }, 0, { counts: 1, due: 1 }],
-    ["?invitedBy=user_two", { org_inviter_created: 12 }, 0, { inviter: 4 }],
-    ["?invitedBy=user_two&sort=email", { org_inviter_email: 12 }, 0, { inviter: 4 }],
-    ["?role=VIEWER&invitedBy=user_two", { org_inviter_created: 4 }, 0, { inviter: 4 }],
+    ["?invitedBy=user_two", { org_inviter_created: 15 }, 0, { inviter: 5 }],
+    ["?invitedBy=user_two&sort=email", { org_inviter_email: 15 }, 0, { inviter: 5 }],
+    ["?role=VIEWER&invitedBy=user_two", { org_inviter_created: 5 }, 0, { inviter: 5 }],
     [
       "?status=EXPIRED&invitedBy=user_two&sort=-expiresAt",
       { org_inviter_expires: 6 },

@@ -33,12 +33,20 @@ describe("GET /openapi.json", () => {
       "/api/v1/invitations",
       "/api/v1/invitations/accept",
       "/api/v1/invitations/bulk",
+      "/api/v1/invitations/decline",
       "/api/v1/invitations/lookup",
       "/api/v1/invitations/{id}",
       "/api/v1/invitations/{id}/resend",
+      "/api/v1/me/invitations",
+      "/api/v1/me/invitations/{id}/accept",
+      "/api/v1/me/invitations/{id}/decline",
     ]);
     expect(Object.keys(doc.paths["/api/v1/invitations"] ?? {}).sort()).toEqual(["get", "post"]);
-    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {}).sort()).toEqual(["delete", "get"]);
+    expect(Object.keys(doc.paths["/api/v1/invitations/{id}"] ?? {}).sort()).toEqual([
+      "delete",
+      "get",
+      "patch",
+    ]);
     expect(Object.keys(doc.paths["/api/v1/invitations/{id}/resend"] ?? {})).toEqual(["post"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/lookup"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/v1/invitations/accept"] ?? {})).toEqual(["post"]);
@@ -96,6 +104,26 @@ describe("GET /openapi.json", () => {
         ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
         bearer,
       ],
+      ["/api/v1/invitations/decline", "post", ["200", "400", "404", "409", "410", "413", "429", "500"], []],
+      ["/api/v1/me/invitations", "get", ["200", "400", "401", "403", "429", "500"], bearer],
+      [
+        "/api/v1/invitations/{id}",
+        "patch",
+        ["200", "400", "401", "403", "404", "409", "413", "429", "500"],
+        bearer,
+      ],
+      [
+        "/api/v1/me/invitations/{id}/accept",
+        "post",
+        ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
+        bearer,
+      ],
+      [
+        "/api/v1/me/invitations/{id}/decline",
+        "post",
+        ["200", "400", "401", "403", "404", "409", "410", "413", "429", "500"],
+        bearer,
+      ],
     ];
     for (const [path, method, statuses, security] of expected) {
       const operation = doc.paths[path]?.[method];
@@ -108,6 +136,19 @@ describe("GET /openapi.json", () => {
           $ref: "#/components/schemas/Error",
         });
       }
+    }
+    // The invitee's operations are named as people say them.
+    const operationIds = [
+      ["/api/v1/invitations/decline", "post", "declineInvitation"],
+      ["/api/v1/me/invitations", "get", "listMyInvitations"],
+      ["/api/v1/me/invitations/{id}/accept", "post", "acceptMyInvitation"],
+      ["/api/v1/me/invitations/{id}/decline", "post", "declineMyInvitation"],
+      ["/api/v1/invitations/{id}", "patch", "updateInvitation"],
+    ] as const;
+    for (const [path, method, operationId] of operationIds) {
+      expect((doc.paths[path]?.[method] as { operationId?: string } | undefined)?.operationId).toBe(
+        operationId,
+      );
     }
     expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
     expect(doc.paths["/api/v1/invitations/accept"]?.post?.requestBody?.required).toBe(true);
@@ -183,6 +224,8 @@ describe("the event contract in /openapi.json", () => {
       "invitation.revoked",
       "invitation.accepted",
       "invitation.expired",
+      "invitation.declined",
+      "invitation.updated",
       "invitation.delivery_failed",
     ]);
     expect(JSON.stringify(event)).not.toMatch(/token|inviteUrl/);

@@ -129,6 +129,7 @@ describe("POST /api/v1/invitations/{id}/resend", () => {
       invitedBy,
       createdAt: created_,
       expiresAt,
+      publicMetadata: {},
     });
   });
 

@@ -50,6 +50,8 @@ describe("the typed client (hono/client with AppType)", () => {
     expect(typeof compiled).toBe("function");
     type Created = Awaited<ReturnType<Awaited<ReturnType<typeof invitations.$post>>["json"]>>;
     expectTypeOf<Created>().toHaveProperty("inviteUrl").toEqualTypeOf<string>();
-    expectTypeOf<Created["status"]>().toEqualTypeOf<"PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED">();
+    expectTypeOf<Created["status"]>().toEqualTypeOf<
+      "PENDING" | "ACCEPTED" | "REVOKED" | "EXPIRED" | "DECLINED"
+    >();
   });
 });

@@ -63,9 +63,13 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: at,
       delivery: freshDelivery(),
+      publicMetadata: {},
+      privateMetadata: {},
     },
     ...overrides,
   };

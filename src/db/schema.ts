@@ -5,8 +5,11 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 export const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Stored lifecycle states. `EXPIRED` is also reported for a `PENDING` row past its `expires_at`. */
-export const STATUSES = ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED"] as const;
+/**
+ * Stored lifecycle states. `EXPIRED` is also reported for a `PENDING` row past its `expires_at`.
+ * `DECLINED`: the invitee said no (by link or from their inbox); final, like ACCEPTED and REVOKED.
+ */
+export const STATUSES = ["PENDING", "ACCEPTED", "REVOKED", "EXPIRED", "DECLINED"] as const;
 export type Status = (typeof STATUSES)[number];
 
 /**
@@ -17,6 +20,9 @@ export type Status = (typeof STATUSES)[number];
  */
 export const DELIVERY_STATUSES = ["QUEUED", "SENT", "FAILED", "SKIPPED"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** An invitation's public or private metadata: a JSON object of scalars or shallow values. */
+export type Metadata = Record<string, unknown>;
 
 /**
  * One row per invitation. Timestamps are Unix epoch milliseconds so that operators can read and
@@ -75,6 +81,18 @@ export const invitations = sqliteTable(
      * what makes the email go at most once per send when the queue redelivers.
      */
     deliveryClaimedUntil: integer("delivery_claimed_until"),
+    declinedAt: integer("declined_at"),
+    /** The declining user (their token `sub`) from the inbox; NULL when declined by link. */
+    declinedBy: text("declined_by"),
+    /**
+     * JSON objects given by the organization's admins (src/invitations/metadata.ts bounds them).
+     * Public: shown to the invitee (preview, inbox). Private: to the organization's members only.
+     * Both travel in the events. NULL: none given.
+     */
+    publicMetadata: text("public_metadata", { mode: "json" }).$type<Metadata>(),
+    privateMetadata: text("private_metadata", { mode: "json" }).$type<Metadata>(),
+    /** Where the invitee is sent after the page (an allowed origin's URL); NULL: the default. */
+    redirectUrl: text("redirect_url"),
   },
   (t) => [
     // The list: one organization, newest first (SQLite walks the index backwards), ties broken by
@@ -86,6 +104,9 @@ export const invitations = sqliteTable(
       .where(sql`${t.status} = 'PENDING'`),
     // The expiry sweep: PENDING rows ordered by expires_at, so it reads only what is due.
     index("invitations_status_expires_idx").on(t.status, t.expiresAt),
+    // The invitee's inbox: one address's invitations across organizations, per stored status,
+    // newest first.
+    index("invitations_email_status_created_idx").on(t.email, t.status, t.createdAt, t.id),
     // The link: lookup and accept find an invitation by its token's digest.
     uniqueIndex("invitations_token_hash_idx").on(t.tokenHash),
     // The email filter (an address has few rows) and the unfiltered list sorted by email.
@@ -142,7 +163,10 @@ export const invitations = sqliteTable(
       t.id,
     ),
     check("invitations_role_check", sql`${t.role} IN ('ORG_ADMIN', 'OPERATOR', 'VIEWER')`),
-    check("invitations_status_check", sql`${t.status} IN ('PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED')`),
+    check(
+      "invitations_status_check",
+      sql`${t.status} IN ('PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED', 'DECLINED')`,
+    ),
   ],
 );
 
@@ -203,6 +227,8 @@ export const EVENT_TYPES = [
   "invitation.revoked",
   "invitation.accepted",
   "invitation.expired",
+  "invitation.declined",
+  "invitation.updated",
   "invitation.delivery_failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -15,7 +15,7 @@ export const InvitationEventSchema = z
     }),
     type: z.enum(EVENT_TYPES).openapi({
       description:
-        "`invitation.created`, `.resent`, `.revoked` and `.accepted` follow those operations. `invitation.expired` is emitted when the expiry is stored: by the cron sweep, or earlier when a new invitation or a resend to the same email records it. `invitation.delivery_failed`: the invitation email of the current send was given up (`invitation.delivery` says why); the invitation itself is unchanged.",
+        "`invitation.created`, `.resent`, `.revoked`, `.accepted` and `.declined` follow those operations; `invitation.updated` follows a change of the invitation's metadata or redirect URL. `invitation.expired` is emitted when the expiry is stored: by the cron sweep, or earlier when a new invitation or a resend to the same email records it. `invitation.delivery_failed`: the invitation email of the current send was given up (`invitation.delivery` says why); the invitation itself is unchanged.",
     }),
     occurredAt: z.iso.datetime().openapi({
       description:
@@ -64,6 +64,12 @@ const StoredInvitationSchema = z.strictObject({
   deliverySentAt: Millis.nullable(),
   deliveryLastError: z.string().nullable(),
   deliveryClaimedUntil: Millis.nullable(),
+  // Snapshots written before migration 0009 have none of these.
+  declinedAt: Millis.nullable().default(null),
+  declinedBy: z.string().nullable().default(null),
+  publicMetadata: z.record(z.string(), z.unknown()).nullable().default(null),
+  privateMetadata: z.record(z.string(), z.unknown()).nullable().default(null),
+  redirectUrl: z.string().nullable().default(null),
 }) satisfies z.ZodType<StoredInvitation>;
 
 const EventTypeSchema = z.enum(EVENT_TYPES);
@@ -113,7 +119,7 @@ export function registerEventWebhook(registry: OpenAPIHono["openAPIRegistry"]) {
     tags: ["Events"],
     summary: "A lifecycle event",
     description:
-      "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.expired`, and `.delivery_failed` when its email is given up) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",
+      "Every change of an invitation (`invitation.created`, `.resent`, `.revoked`, `.accepted`, `.declined`, `.updated`, `.expired`, and `.delivery_failed` when its email is given up) is recorded with the change itself and published to the INVITATION_EVENTS queue; the Worker's queue consumer POSTs each one to WEBHOOK_URL, signed. Delivery is at least once and in no guaranteed order: deduplicate on `id` (the `webhook-id` header), order by `occurredAt`. Answer 2xx to acknowledge; anything else, a redirect or no answer within 10 s is retried after WEBHOOK_RETRY_DELAY_SECONDS (30 by default), doubling each time up to an hour, up to the queue's max_retries (10), after which the event is moved to the dead-letter queue.",
     request: {
       headers: WebhookHeadersSchema,
       body: { required: true, content: { "application/json": { schema: InvitationEventSchema } } },

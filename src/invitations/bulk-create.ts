@@ -1,12 +1,9 @@
 import type { Db } from "../db/client";
-import type { InvitationRow, Role } from "../db/schema";
+import type { InvitationRow, Metadata, Role } from "../db/schema";
 import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
 import * as repository from "./bulk.repository";
-import {
-  type BulkCreateResult,
-  CreateInvitationBodySchema,
-  type InvitationWithLink,
-} from "./invitations.schemas";
+import type { BulkCreateResult } from "./bulk.schemas";
+import { CreateInvitationBodySchema, type InvitationWithLink } from "./invitations.schemas";
 
 /** An item's error, as the envelope says one: its code from the ERRORS catalogue, and its message. */
 function itemError(code: ErrorCode, options: { message?: string; details?: ErrorDetails } = {}) {
@@ -22,7 +19,14 @@ export const BULK_ITEM_ERRORS = {
 };
 
 /** An item that may be created: its position, role, lifetime and email switch, keyed by its stored address. */
-export type BulkCandidate = { index: number; role: Role; lifetimeMs: number; sendEmail: boolean };
+export type BulkCandidate = {
+  index: number;
+  role: Role;
+  lifetimeMs: number;
+  sendEmail: boolean;
+  publicMetadata: Metadata | null;
+  privateMetadata: Metadata | null;
+};
 
 /**
  * Classifies a bulk create's items before anything is written: each is parsed as a single
@@ -45,14 +49,21 @@ export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: 
       results[index] = { index, email, outcome: "invalid", error: BULK_ITEM_ERRORS.invalid(details) };
       return;
     }
-    const { email, role, expiresInDays, sendEmail } = parsed.data;
+    const {
+      email,
+      role,
+      expiresInDays,
+      sendEmail,
+      publicMetadata = null,
+      privateMetadata = null,
+    } = parsed.data;
     const first = candidates.get(email);
     if (first) {
       results[index] = { index, email, outcome: "duplicate", error: BULK_ITEM_ERRORS.duplicate(first.index) };
       return;
     }
     const lifetimeMs = expiresInDays === undefined ? defaultLifetimeMs : expiresInDays * 86_400_000;
-    candidates.set(email, { index, role, lifetimeMs, sendEmail });
+    candidates.set(email, { index, role, lifetimeMs, sendEmail, publicMetadata, privateMetadata });
   });
   return { results, candidates };
 }
@@ -90,11 +101,11 @@ export async function bulkCreate(db: Db, input: BulkCreateInput) {
   } else {
     const links = new Map<string, string>();
     const rows: repository.NewBulkInvitation[] = [];
-    for (const [email, { role, lifetimeMs, sendEmail }] of candidates) {
+    for (const [email, { lifetimeMs, ...candidate }] of candidates) {
       const id = crypto.randomUUID();
       const { token, tokenHash } = await input.newLink(id);
       links.set(email, token);
-      rows.push({ id, email, role, tokenHash, expiresAt: now + lifetimeMs, sendEmail });
+      rows.push({ ...candidate, id, email, tokenHash, expiresAt: now + lifetimeMs });
     }
     created = await repository.insertInvitations(db, common, rows);
     const byEmail = new Map(created.map((row) => [row.email, row]));

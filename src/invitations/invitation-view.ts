@@ -2,6 +2,7 @@ import type { InvitationRow, Status } from "../db/schema";
 import type { Delivery } from "./delivery.schemas";
 import { effectiveStatus, sentAtOf } from "./invitation-status";
 import type { Invitation } from "./invitations.schemas";
+import { shownMetadata } from "./metadata";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -36,9 +37,13 @@ export function invitationWithStatus(row: StoredInvitation, status: Status): Inv
     acceptedBy: row.acceptedBy,
     revokedAt: isoOrNull(row.revokedAt),
     revokedBy: row.revokedBy,
+    declinedAt: isoOrNull(row.declinedAt),
+    declinedBy: row.declinedBy,
     resendCount: row.resendCount,
     lastSentAt: iso(sentAtOf(row)),
     delivery: deliveryOf(row),
+    publicMetadata: shownMetadata(row.publicMetadata),
+    privateMetadata: shownMetadata(row.privateMetadata),
   };
 }
 

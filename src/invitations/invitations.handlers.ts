@@ -14,6 +14,7 @@ import { toInvitation } from "./invitation-view";
 import * as repository from "./invitations.repository";
 import type * as routes from "./invitations.routes";
 import type { InvitationPreview } from "./invitations.schemas";
+import { acceptByToken } from "./invitee-actions";
 import { cursorKey, openCursor, sealCursor, sortKeyOf } from "./list-cursor";
 import * as listQuery from "./list-query";
 
@@ -22,14 +23,15 @@ import * as listQuery from "./list-query";
  * their organization's, the acting user's), never an email address or a link; and the request
  * is marked for its events to be published.
  */
-function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
+export function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
   noteChange(c);
   requestLogger(c)("info", message, fields);
 }
 
-function toPreview(row: InvitationRow, now: number): InvitationPreview {
-  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = toInvitation(row, now);
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt };
+export function toPreview(row: InvitationRow, now: number): InvitationPreview {
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata } =
+    toInvitation(row, now);
+  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata };
 }
 
 /**
@@ -97,7 +99,7 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
 
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
-    const { email, role, expiresInDays, sendEmail } = c.req.valid("json");
+    const { email, role, expiresInDays, sendEmail, publicMetadata, privateMetadata } = c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
     const config = readConfig(c.env);
     const lifetimeMs = expiresInDays === undefined ? config.invitationTtlMs : expiresInDays * 86_400_000;
@@ -117,6 +119,8 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
         expiresAt: now + lifetimeMs,
         sendEmail,
         ...namesOf(c),
+        publicMetadata: publicMetadata ?? null,
+        privateMetadata: privateMetadata ?? null,
       });
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -229,7 +233,7 @@ export const resendInvitation: RouteHandler<typeof routes.resendInvitation, AppE
 function resendRefusal(current: InvitationRow | undefined, now: number, cooldownMs: number): ApiError {
   if (!current) return new ApiError("INVITATION_NOT_FOUND");
   const status = effectiveStatus(current, now);
-  if (status === "ACCEPTED" || status === "REVOKED") {
+  if (status === "ACCEPTED" || status === "REVOKED" || status === "DECLINED") {
     return new ApiError("INVITATION_NOT_RESENDABLE", {
       message: `Only a pending or expired invitation can be resent; this one is ${status}`,
     });
@@ -251,35 +255,14 @@ export const lookupInvitation: RouteHandler<typeof routes.lookupInvitation, AppE
 
 export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
   const { token } = c.req.valid("json");
-  const { userId, email } = c.get("invitee");
+  const invitee = c.get("invitee");
   const now = Date.now();
-  const result = await repository.acceptInvitation(c.get("db"), {
-    tokenHash: await hashInvitationToken(token),
-    email,
-    userId,
-    now,
+  const accepted = await acceptByToken(c.get("db"), token, invitee, now);
+  audit(c, "Invitation accepted", {
+    invitationId: accepted.id,
+    organizationId: accepted.organizationId,
+    actor: invitee.userId,
   });
-  if (result.changed) {
-    audit(c, "Invitation accepted", {
-      invitationId: result.changed.id,
-      organizationId: result.changed.organizationId,
-      actor: userId,
-    });
-    return c.json(toInvitation(result.changed, now), 200);
-  }
-
-  const { current } = result;
-  if (!current) throw new ApiError("INVITATION_NOT_FOUND");
-  if (current.email !== email) throw new ApiError("INVITATION_EMAIL_MISMATCH");
-  switch (effectiveStatus(current, now)) {
-    case "ACCEPTED":
-      throw new ApiError("INVITATION_ALREADY_ACCEPTED");
-    case "REVOKED":
-      throw new ApiError("INVITATION_REVOKED");
-    case "EXPIRED":
-      throw new ApiError("INVITATION_EXPIRED");
-    case "PENDING":
-      // The update and this read share one snapshot: a live invitation to this address was accepted.
-      throw new Error("Accept changed no row, yet the invitation is live and addressed to the caller");
-  }
+  const { privateMetadata: _private, ...shown } = toInvitation(accepted, now);
+  return c.json(shown, 200);
 };

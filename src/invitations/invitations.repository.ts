@@ -1,6 +1,6 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type InvitationRow, invitations, type Role } from "../db/schema";
+import { type InvitationRow, invitations, type Metadata, type Role } from "../db/schema";
 import { isDue, isLive, sentAt } from "./invitation-status";
 
 /*
@@ -40,6 +40,9 @@ export type NewInvitation = {
   /** The names the email shows, from the caller's token; null when it had none. */
   inviterName: string | null;
   organizationName: string | null;
+  /** The organization's metadata for it; null when none was given. */
+  publicMetadata: Metadata | null;
+  privateMetadata: Metadata | null;
 };
 
 /** A new send's delivery: queued for the email sender, or skipped. */
@@ -80,6 +83,8 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         inviterName: input.inviterName,
         organizationName: input.organizationName,
         deliveryStatus: deliveryOf(input.sendEmail),
+        publicMetadata: input.publicMetadata,
+        privateMetadata: input.privateMetadata,
       })
       .returning(),
   ]);
@@ -122,7 +127,7 @@ export type WriteResult =
   | { changed: InvitationRow }
   | { changed: undefined; current: InvitationRow | undefined };
 
-function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
+export function writeResult(changed: InvitationRow[], current: InvitationRow[]): WriteResult {
   return changed[0] ? { changed: changed[0] } : { changed: undefined, current: current[0] };
 }
 
@@ -197,27 +202,41 @@ export async function resendInvitation(db: Db, input: Resend): Promise<WriteResu
   return writeResult(resent, current);
 }
 
-export type Accept = { tokenHash: string; email: string; userId: string; now: number };
+/** What PATCH changes: each field given replaces the stored one (null clears it). */
+export type InvitationChanges = {
+  publicMetadata?: Metadata | null;
+  privateMetadata?: Metadata | null;
+  redirectUrl?: string | null;
+};
 
 /**
- * Accepts the live PENDING invitation the token belongs to, when it was sent to `email`. One
- * conditional UPDATE, so of two concurrent accepts exactly one changes the row; the probe in the
- * same batch says why nothing changed otherwise.
+ * Changes an invitation of the organization. The public side (public metadata, redirect URL),
+ * which the invitee sees, changes only while the invitation is PENDING or EXPIRED (stored): the
+ * condition is in the UPDATE's WHERE, so a concurrent accept, decline or revoke either comes
+ * after (and sees the change) or wins (and nothing changes). The probe in the same batch says why.
  */
-export async function acceptInvitation(
+export async function updateInvitation(
   db: Db,
-  { tokenHash, email, userId, now }: Accept,
+  {
+    organizationId,
+    id,
+    changes,
+    now,
+  }: { organizationId: string; id: string; changes: InvitationChanges; now: number },
 ): Promise<WriteResult> {
-  const byToken = eq(invitations.tokenHash, tokenHash);
-  const [accepted, current] = await db.batch([
+  const inOrganization = and(eq(invitations.id, id), eq(invitations.organizationId, organizationId));
+  const publicSide = changes.publicMetadata !== undefined || changes.redirectUrl !== undefined;
+  const [updated, current] = await db.batch([
     db
       .update(invitations)
-      .set({ status: "ACCEPTED", acceptedAt: now, acceptedBy: userId, updatedAt: now })
-      .where(and(byToken, eq(invitations.email, email), isLive(now)))
+      .set({ ...changes, updatedAt: now })
+      .where(
+        and(inOrganization, publicSide ? inArray(invitations.status, ["PENDING", "EXPIRED"]) : undefined),
+      )
       .returning(),
-    db.select().from(invitations).where(byToken),
+    db.select().from(invitations).where(inOrganization),
   ]);
-  return writeResult(accepted, current);
+  return writeResult(updated, current);
 }
 
 /** What one batch of the expiry sweep did, with D1's billing units for it. */

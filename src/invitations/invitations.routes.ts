@@ -13,16 +13,16 @@ import {
   rateLimitedError,
 } from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
+import { BulkCreateInvitationsBodySchema, BulkCreateInvitationsResponseSchema } from "./bulk.schemas";
 import { ResendInvitationBodySchema } from "./delivery.schemas";
 import {
   AcceptInvitationBodySchema,
-  BulkCreateInvitationsBodySchema,
-  BulkCreateInvitationsResponseSchema,
   CreateInvitationBodySchema,
   InvitationIdPathSchema,
   InvitationPreviewSchema,
   InvitationSchema,
   InvitationWithLinkSchema,
+  InviteeInvitationSchema,
   LookupQuerySchema,
   RevokedSchema,
   RevokeInvitationParamsSchema,
@@ -187,7 +187,7 @@ export const revokeInvitation = createRoute({
     ...errorResponses(
       [
         "BAD_REQUEST",
-        "BAD_REQUEST: the id is not a UUID, or the invitation is not PENDING (accepted, revoked or expired).",
+        "BAD_REQUEST: the id is not a UUID, or the invitation is not PENDING (accepted, revoked, declined or expired).",
       ],
       ["VALIDATION_ERROR", "VALIDATION_ERROR: a malformed bookmark or Idempotency-Key header."],
       ...commonErrors,
@@ -225,7 +225,7 @@ export const resendInvitation = createRoute({
   security,
   summary: "Resend an invitation",
   description:
-    'Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation\'s lifetime, `resendCount` goes up by one and `lastSentAt` is now. The new link is emailed (a fresh `delivery`, whatever became of the last one) unless the optional body says `{ "sendEmail": false }`; no body, or an empty one, emails it. A revoked or accepted invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). Role: ORG_ADMIN.',
+    'Issues a new link for a PENDING or EXPIRED invitation and returns it, as create does: the old link stops working, the id stays, the status becomes PENDING, `expiresAt` moves to now plus the invitation\'s lifetime, `resendCount` goes up by one and `lastSentAt` is now. The new link is emailed (a fresh `delivery`, whatever became of the last one) unless the optional body says `{ "sendEmail": false }`; no body, or an empty one, emails it. A revoked, accepted or declined invitation cannot be resent. One invitation can be sent at most once per `RESEND_COOLDOWN_SECONDS` (create counts as a send). Role: ORG_ADMIN.',
   middleware: [...members("ORG_ADMIN"), emptyBodyIsNoBody],
   request: {
     params: InvitationIdPathSchema,
@@ -249,7 +249,10 @@ export const resendInvitation = createRoute({
       ],
       ...commonErrors,
       notInOrganization,
-      ["INVITATION_NOT_RESENDABLE", "INVITATION_NOT_RESENDABLE: the invitation is REVOKED or ACCEPTED."],
+      [
+        "INVITATION_NOT_RESENDABLE",
+        "INVITATION_NOT_RESENDABLE: the invitation is REVOKED, ACCEPTED or DECLINED (the invitee said no: invite the address anew instead, which a declined invitation does not block).",
+      ],
       [
         "CONFLICT",
         "CONFLICT: the invitation is EXPIRED and another live pending invitation now exists for its email.",
@@ -292,14 +295,18 @@ export const acceptInvitation = createRoute({
   security,
   summary: "Accept an invitation",
   description:
-    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email becomes ACCEPTED. The token's `email` is compared as addresses are stored: ASCII whitespace trimmed and `A`–`Z` lower-cased, nothing else (no Unicode case mapping), so an address with any other character (a Kelvin sign `K`, a dotless `ı`, a full-width letter, a no-break space) is a different mailbox and gets 403 INVITATION_EMAIL_MISMATCH, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of two concurrent accepts exactly one succeeds. Adding the user to the organization is the membership system's job.",
+    "Called by the invitee, with their own bearer token: `sub` and `email` required, no organization needed (`org_id` and `role` are ignored), and `email_verified` must not be `false`. Only a live PENDING invitation sent to the caller's email becomes ACCEPTED. The token's `email` is compared as addresses are stored: ASCII whitespace trimmed and `A`–`Z` lower-cased, nothing else (no Unicode case mapping), so an address with any other character (a Kelvin sign `K`, a dotless `ı`, a full-width letter, a no-break space) is a different mailbox and gets 403 INVITATION_EMAIL_MISMATCH, with `acceptedAt` and `acceptedBy`; otherwise nothing changes. Of concurrent accepts and declines (and a revoke, or the expiry) exactly one succeeds; a declined invitation cannot be accepted (410 INVITATION_DECLINED). Adding the user to the organization is the membership system's job.",
   middleware: [authenticateInvitee, rateLimit] as const,
   request: {
     headers: BookmarkRequestHeadersSchema,
     body: jsonBody("Sent as `application/json`; unknown fields are refused.", AcceptInvitationBodySchema),
   },
   responses: {
-    200: answer("The accepted invitation.", InvitationSchema, BookmarkResponseHeadersSchema),
+    200: answer(
+      "The accepted invitation, without its private metadata (the organization's own).",
+      InviteeInvitationSchema,
+      BookmarkResponseHeadersSchema,
+    ),
     ...errorResponses(
       [
         "VALIDATION_ERROR",
@@ -319,6 +326,7 @@ export const acceptInvitation = createRoute({
       ["INVITATION_ALREADY_ACCEPTED", "INVITATION_ALREADY_ACCEPTED: the invitation was accepted before."],
       ["INVITATION_EXPIRED", "INVITATION_EXPIRED: the invitation has expired."],
       ["INVITATION_REVOKED", "INVITATION_REVOKED: the invitation was revoked."],
+      ["INVITATION_DECLINED", "INVITATION_DECLINED: the invitee declined the invitation."],
       ["PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE: the body is over 16 KiB."],
       internalServerError,
     ),

@@ -3,6 +3,12 @@ import { ROLES, STATUSES } from "../db/schema";
 import { normalizeEmail } from "../lib/email-address";
 import { DeliverySchema, SendEmailSchema } from "./delivery.schemas";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
+import { metadataSchema } from "./metadata";
+
+const PUBLIC_METADATA =
+  "Public metadata: shown to the invitee (the preview, the hosted page, the inbox) and carried by the events.";
+const PRIVATE_METADATA =
+  "Private metadata: shown only to the organization's ORG_ADMIN and OPERATOR callers, and carried by the events; never to the invitee.";
 
 /*
  * The invitations API's wire shapes: the contract's schemas (bodies, queries, paths, answers),
@@ -29,13 +35,13 @@ export const InvitationSchema = z
     role: z.enum(ROLES).openapi({ description: "The role the invitee will get." }),
     status: z.enum(STATUSES).openapi({
       description:
-        "The effective status. A PENDING invitation whose `expiresAt` has passed is reported EXPIRED at once, before the expiry sweep stores it.",
+        "The effective status. A PENDING invitation whose `expiresAt` has passed is reported EXPIRED at once, before the expiry sweep stores it. DECLINED: the invitee said no (by link or from their inbox); like ACCEPTED and REVOKED it is final.",
     }),
     invitedBy: z.string().openapi({ description: "The inviting user: the caller's token `sub`." }),
     createdAt: Timestamp,
     updatedAt: Timestamp.openapi({
       description:
-        "When the stored record last changed: on create, resend, revoke and accept, and when an expiry is recorded (by the sweep, or by a new invitation or resend to the same email).",
+        "When the stored record last changed: on create, resend, revoke, accept and decline, and when an expiry is recorded (by the sweep, or by a new invitation or resend to the same email).",
     }),
     expiresAt: Timestamp.openapi({
       description:
@@ -51,11 +57,24 @@ export const InvitationSchema = z
       .string()
       .nullable()
       .openapi({ description: "The revoking admin (their token `sub`); `null` unless revoked." }),
+    declinedAt: Timestamp.nullable().openapi({
+      description: "`null` unless the invitee declined the invitation (status DECLINED).",
+    }),
+    declinedBy: z.string().nullable().openapi({
+      description:
+        "The declining user (their token `sub`) when declined from the inbox; `null` when declined by link (the link is the credential, there is no user) or not declined.",
+    }),
     resendCount: z.number().int().openapi({ description: "How many times the link was resent.", example: 0 }),
     lastSentAt: Timestamp.openapi({
       description: "When the current link was issued: `createdAt`, then the time of the latest resend.",
     }),
     delivery: DeliverySchema,
+    publicMetadata: z.record(z.string(), z.unknown()).openapi({
+      description: `${PUBLIC_METADATA} \`{}\` when none was given.`,
+    }),
+    privateMetadata: z.record(z.string(), z.unknown()).openapi({
+      description: `${PRIVATE_METADATA} \`{}\` when none was given.`,
+    }),
   })
   .openapi("Invitation", {
     example: {
@@ -72,6 +91,8 @@ export const InvitationSchema = z
       acceptedBy: null,
       revokedAt: null,
       revokedBy: null,
+      declinedAt: null,
+      declinedBy: null,
       resendCount: 0,
       lastSentAt: "2019-08-24T14:15:22.000Z",
       delivery: {
@@ -81,6 +102,8 @@ export const InvitationSchema = z
         sentAt: "2019-08-24T14:15:24.000Z",
         lastError: null,
       },
+      publicMetadata: { team: "research" },
+      privateMetadata: { crmId: "A-1042" },
     },
   });
 
@@ -119,7 +142,13 @@ export const InvitationPreviewSchema = InvitationSchema.pick({
   invitedBy: true,
   createdAt: true,
   expiresAt: true,
+  publicMetadata: true,
 }).openapi("InvitationPreview");
+
+/** The Invitation as its invitee gets it (accepting by link): all but the private metadata. */
+export const InviteeInvitationSchema = InvitationSchema.omit({ privateMetadata: true }).openapi(
+  "InviteeInvitation",
+);
 
 export type InvitationPreview = z.infer<typeof InvitationPreviewSchema>;
 
@@ -148,92 +177,10 @@ export const CreateInvitationBodySchema = z
       example: 7,
     }),
     sendEmail: SendEmailSchema,
+    publicMetadata: metadataSchema(PUBLIC_METADATA).optional(),
+    privateMetadata: metadataSchema(PRIVATE_METADATA).optional(),
   })
   .openapi("CreateInvitationBody");
-
-/** Items one bulk create may hold. */
-export const BULK_MAX_ITEMS = 100;
-
-/**
- * The body of `POST /invitations/bulk`. Each item is checked on its own (an invalid item is a
- * result, not a refusal of the whole request), so items are taken as any JSON here and parsed
- * with CreateInvitationBodySchema by the handler; only the envelope's shape is refused with 400.
- */
-export const BulkCreateInvitationsBodySchema = z
-  .strictObject({
-    invitations: z
-      .array(z.unknown())
-      .min(1)
-      .max(BULK_MAX_ITEMS)
-      .openapi({
-        description: `1 to ${BULK_MAX_ITEMS} invitations, each as the body of a single create (\`email\`, optional \`role\`, \`expiresInDays\` and \`sendEmail\`). An item that is not valid does not fail the request: its result says why.`,
-        items: { $ref: "#/components/schemas/CreateInvitationBody" },
-        example: [{ email: "ada@example.com", role: "OPERATOR" }, { email: "grace@example.com" }],
-      }),
-    dryRun: z.boolean().default(false).openapi({
-      description:
-        "Validate and report what would happen, writing nothing: `would_create` for an item that would be created now. No links are issued.",
-    }),
-  })
-  .openapi("BulkCreateInvitationsBody");
-
-/** What became of one item of a bulk create. */
-export const BULK_OUTCOMES = ["created", "would_create", "duplicate", "already_pending", "invalid"] as const;
-
-const ItemErrorSchema = z
-  .object({
-    code: z.string().openapi({ example: "CONFLICT" }),
-    message: z.string().openapi({ example: "A pending invitation already exists for this email" }),
-    details: z.record(z.string(), z.array(z.string())).openapi({
-      description: "For VALIDATION_ERROR, each failing field of the item with its messages; empty otherwise.",
-    }),
-  })
-  .openapi("BulkItemError");
-
-export const BulkCreateResultSchema = z
-  .object({
-    index: z
-      .number()
-      .int()
-      .openapi({ description: "The item's position in `invitations`, from 0.", example: 0 }),
-    email: z.string().nullable().openapi({
-      description:
-        "The item's address as it is stored (trimmed, lower-cased); `null` when the item has none that is valid.",
-      example: "ada@example.com",
-    }),
-    outcome: z.enum(BULK_OUTCOMES).openapi({
-      description:
-        "`created`: `invitation` holds it, with its link. `would_create` (dry run only): it would be created now. `duplicate`: an earlier item has the same address (error DUPLICATE_IN_REQUEST). `already_pending`: the address has a live pending invitation (error CONFLICT). `invalid`: the item fails validation (error VALIDATION_ERROR, with `details`).",
-    }),
-    invitation: InvitationWithLinkSchema.optional().openapi({
-      description: "Only when `outcome` is `created`.",
-    }),
-    error: ItemErrorSchema.optional().openapi({
-      description: "Why the item was not created; absent otherwise.",
-    }),
-  })
-  .openapi("BulkCreateResult");
-
-export const BulkCreateInvitationsResponseSchema = z
-  .object({
-    dryRun: z.boolean(),
-    summary: z
-      .object({
-        requested: z.number().int().openapi({ example: 2 }),
-        created: z.number().int().openapi({ example: 1 }),
-        wouldCreate: z.number().int().openapi({ example: 0 }),
-        duplicate: z.number().int().openapi({ example: 0 }),
-        alreadyPending: z.number().int().openapi({ example: 1 }),
-        invalid: z.number().int().openapi({ example: 0 }),
-      })
-      .openapi({ description: "How many items had each outcome; they add up to `requested`." }),
-    results: z
-      .array(BulkCreateResultSchema)
-      .openapi({ description: "One per item, in the request's order." }),
-  })
-  .openapi("BulkCreateInvitationsResponse");
-
-export type BulkCreateResult = z.infer<typeof BulkCreateResultSchema>;
 
 const InvitationId = z.uuid().toLowerCase();
 const idParam = { name: "id", in: "path" } as const;
@@ -269,6 +216,11 @@ export const LookupQuerySchema = z.object({ token: InvitationToken });
 export const AcceptInvitationBodySchema = z
   .strictObject({ token: InvitationToken })
   .openapi("AcceptInvitationBody");
+
+/** The body of `POST /invitations/decline`. */
+export const DeclineInvitationBodySchema = z
+  .strictObject({ token: InvitationToken })
+  .openapi("DeclineInvitationBody");
 
 export const RevokedSchema = z
   .object({ message: z.string().openapi({ example: "Invitation revoked" }) })

@@ -55,7 +55,7 @@ const sortColumns = (field: SortField): AnyColumn[] => SORT_KEYS[field].map((key
 const unindexed = (column: AnyColumn) => sql`+${column}`;
 
 /**
- * A status or role written into the SQL as a literal: a page may merge 12 ranges, and binding
+ * A status or role written into the SQL as a literal: a page may merge 15 ranges, and binding
  * each one's values would come near D1's 100 parameters per statement. Only the closed sets'
  * own values reach this.
  */

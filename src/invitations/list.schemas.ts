@@ -13,7 +13,7 @@ import { InvitationSchema } from "./invitations.schemas";
  * alone keeps it a safe integer), `fallback` when absent (or undefined, for the handler to
  * tell). "1.5", "1e1", "0x10" and " 2" are refused.
  */
-function integerQuery(options: { min: number; max?: number; fallback: number; description: string }) {
+export function integerQuery(options: { min: number; max?: number; fallback: number; description: string }) {
   const { min, max, fallback, description } = options;
   const value = z.number().int().min(min);
   const parsed = z
@@ -29,7 +29,7 @@ function integerQuery(options: { min: number; max?: number; fallback: number; de
 }
 
 /** A query parameter of one or several values, repeated (`?status=A&status=B`) or comma-separated. */
-function valuesQuery<const T extends readonly [string, ...string[]]>(values: T, description: string) {
+export function valuesQuery<const T extends readonly [string, ...string[]]>(values: T, description: string) {
   return z
     .union([z.string(), z.array(z.string())])
     .transform((value) => [...new Set((Array.isArray(value) ? value : [value]).flatMap((v) => v.split(",")))])

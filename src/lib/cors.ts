@@ -10,7 +10,7 @@ const corsHandler = memo(
   (config: Config): MiddlewareHandler =>
     cors({
       origin: config.corsOrigins,
-      allowMethods: ["GET", "POST", "DELETE"],
+      allowMethods: ["GET", "POST", "PATCH", "DELETE"],
       allowHeaders: ["Authorization", "Content-Type", "X-D1-Bookmark", "Idempotency-Key"],
       exposeHeaders: ["X-Request-Id", "X-D1-Bookmark", "Retry-After", "Location", "Idempotent-Replayed"],
       maxAge: 600,

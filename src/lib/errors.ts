@@ -45,6 +45,11 @@ export const ERRORS = {
     error: "Conflict",
     message: "Only a pending or expired invitation can be resent",
   },
+  INVITATION_NOT_UPDATABLE: {
+    status: 409,
+    error: "Conflict",
+    message: "Only a pending or expired invitation's public metadata and redirect URL can change",
+  },
   /** Only as a bulk create item's error: the answer is a 200 with one result per item. */
   DUPLICATE_IN_REQUEST: {
     status: 409,
@@ -58,6 +63,7 @@ export const ERRORS = {
   },
   INVITATION_EXPIRED: { status: 410, error: "Gone", message: "This invitation has expired" },
   INVITATION_REVOKED: { status: 410, error: "Gone", message: "This invitation has been revoked" },
+  INVITATION_DECLINED: { status: 410, error: "Gone", message: "This invitation has been declined" },
   PAYLOAD_TOO_LARGE: { status: 413, error: "Payload Too Large", message: "Payload too large" },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
