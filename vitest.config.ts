@@ -30,6 +30,8 @@ export default defineConfig(async () => {
             JWT_JWKS_CACHE_SECONDS: "600",
             JWT_CLOCK_SKEW_SECONDS: "30",
             CORS_ORIGINS: "",
+            REDIRECT_ORIGINS: "https://app.example.com,http://localhost:3000",
+            MAX_PENDING_INVITATIONS: "1000",
             INVITATION_TTL_SECONDS: "604800",
             LINK_SECRET: TEST_LINK_SECRET,
             PUBLIC_URL: "https://invitations.example.com",

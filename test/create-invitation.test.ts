@@ -53,6 +53,7 @@ describe("POST /api/v1/invitations", () => {
       delivery: freshDelivery("QUEUED"),
       publicMetadata: {},
       privateMetadata: {},
+      redirectUrl: null,
       token,
       inviteUrl: `https://app.example.com/invitations/accept?token=${token}`,
     });

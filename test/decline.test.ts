@@ -65,6 +65,7 @@ describe("POST /api/v1/invitations/decline", () => {
       createdAt: created.createdAt,
       expiresAt: created.expiresAt,
       publicMetadata: {},
+      redirectUrl: null,
     });
     const [row] = await storedRows(admin.org);
     expect(row).toMatchObject({ status: "DECLINED", updated_at: now });

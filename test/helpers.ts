@@ -212,6 +212,7 @@ export type Invitation = {
   };
   publicMetadata: Record<string, unknown>;
   privateMetadata: Record<string, unknown>;
+  redirectUrl: string | null;
 };
 
 /** A send's delivery before its first attempt: QUEUED, or SKIPPED with `sendEmail: false`. */
@@ -254,6 +255,7 @@ export function createdInvitation(
     delivery: freshDelivery(),
     publicMetadata: {},
     privateMetadata: {},
+    redirectUrl: null,
     token: expect.stringMatching(LINK_SECRET),
     inviteUrl,
   };

@@ -73,8 +73,20 @@ function preview({
   createdAt,
   expiresAt,
   publicMetadata,
+  redirectUrl,
 }: Invitation) {
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata };
+  return {
+    id,
+    organizationId,
+    email,
+    role,
+    status,
+    invitedBy,
+    createdAt,
+    expiresAt,
+    publicMetadata,
+    redirectUrl,
+  };
 }
 
 /** What the invitee gets back: all but the organization's private metadata. */

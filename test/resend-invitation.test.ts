@@ -130,6 +130,7 @@ describe("POST /api/v1/invitations/{id}/resend", () => {
       createdAt: created_,
       expiresAt,
       publicMetadata: {},
+      redirectUrl: null,
     });
   });
 

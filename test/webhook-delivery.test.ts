@@ -70,6 +70,7 @@ function event(overrides: Partial<InvitationEvent> = {}): InvitationEvent {
       delivery: freshDelivery(),
       publicMetadata: {},
       privateMetadata: {},
+      redirectUrl: null,
     },
     ...overrides,
   };

@@ -1,9 +1,11 @@
 import type { Db } from "../db/client";
 import type { InvitationRow, Metadata, Role } from "../db/schema";
+import type { Config } from "../lib/config";
 import { ERRORS, type ErrorCode, type ErrorDetails, issuesToDetails } from "../lib/errors";
 import * as repository from "./bulk.repository";
 import type { BulkCreateResult } from "./bulk.schemas";
 import { CreateInvitationBodySchema, type InvitationWithLink } from "./invitations.schemas";
+import { redirectUrlDetails } from "./redirect-url";
 
 /** An item's error, as the envelope says one: its code from the ERRORS catalogue, and its message. */
 function itemError(code: ErrorCode, options: { message?: string; details?: ErrorDetails } = {}) {
@@ -26,6 +28,7 @@ export type BulkCandidate = {
   sendEmail: boolean;
   publicMetadata: Metadata | null;
   privateMetadata: Metadata | null;
+  redirectUrl: string | null;
 };
 
 /**
@@ -34,13 +37,18 @@ export type BulkCandidate = {
  * and lower-cased), or a candidate. `results` holds the outcome of the first two kinds by index; what
  * becomes of a candidate only the database can say.
  */
-export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: number) {
+export function classifyBulkItems(
+  items: readonly unknown[],
+  defaultLifetimeMs: number,
+  config: Pick<Config, "redirectOrigins">,
+) {
   const results: BulkCreateResult[] = [];
   const candidates = new Map<string, BulkCandidate>();
   items.forEach((item, index) => {
     const parsed = CreateInvitationBodySchema.safeParse(item);
-    if (!parsed.success) {
-      const details = issuesToDetails(parsed.error.issues, "item");
+    const redirect = parsed.success ? redirectUrlDetails(config, parsed.data.redirectUrl) : undefined;
+    if (!parsed.success || redirect) {
+      const details = redirect ?? (parsed.error ? issuesToDetails(parsed.error.issues, "item") : {});
       // The address, when it is the valid part of an invalid item, so the result can be matched up.
       const address = CreateInvitationBodySchema.shape.email.safeParse(
         typeof item === "object" && item !== null ? (item as { email?: unknown }).email : undefined,
@@ -57,13 +65,22 @@ export function classifyBulkItems(items: readonly unknown[], defaultLifetimeMs: 
       publicMetadata = null,
       privateMetadata = null,
     } = parsed.data;
+    const redirectUrl = parsed.data.redirectUrl ?? null;
     const first = candidates.get(email);
     if (first) {
       results[index] = { index, email, outcome: "duplicate", error: BULK_ITEM_ERRORS.duplicate(first.index) };
       return;
     }
     const lifetimeMs = expiresInDays === undefined ? defaultLifetimeMs : expiresInDays * 86_400_000;
-    candidates.set(email, { index, role, lifetimeMs, sendEmail, publicMetadata, privateMetadata });
+    candidates.set(email, {
+      index,
+      role,
+      lifetimeMs,
+      sendEmail,
+      publicMetadata,
+      privateMetadata,
+      redirectUrl,
+    });
   });
   return { results, candidates };
 }
@@ -74,6 +91,8 @@ export type BulkCreateInput = {
   items: readonly unknown[];
   dryRun: boolean;
   defaultLifetimeMs: number;
+  /** What redirect URLs may be (REDIRECT_ORIGINS). */
+  config: Pick<Config, "redirectOrigins">;
   /** A new invitation's link secret and its stored digest. */
   newLink: (id: string) => Promise<{ token: string; tokenHash: string }>;
   /** A created row as the answer shows it, with its link. */
@@ -88,7 +107,7 @@ export type BulkCreateInput = {
 export async function bulkCreate(db: Db, input: BulkCreateInput) {
   const { common, items, dryRun } = input;
   const { organizationId, now } = common;
-  const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs);
+  const { results, candidates } = classifyBulkItems(items, input.defaultLifetimeMs, input.config);
   let created: InvitationRow[] = [];
 
   if (dryRun) {

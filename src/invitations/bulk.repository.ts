@@ -13,7 +13,15 @@ import { deliveryOf, type NewInvitation } from "./invitations.repository";
 /** One invitation of a bulk insert: what differs between the rows (the rest is the request's). */
 export type NewBulkInvitation = Pick<
   NewInvitation,
-  "id" | "email" | "role" | "tokenHash" | "expiresAt" | "sendEmail" | "publicMetadata" | "privateMetadata"
+  | "id"
+  | "email"
+  | "role"
+  | "tokenHash"
+  | "expiresAt"
+  | "sendEmail"
+  | "publicMetadata"
+  | "privateMetadata"
+  | "redirectUrl"
 >;
 
 /** What a bulk insert's rows share: the request's organization, caller and time. */
@@ -25,7 +33,7 @@ export type BulkCommon = Pick<
 /**
  * Inserts many PENDING invitations of one organization in one round trip of two statements,
  * whatever their number: the rows travel as one bound JSON parameter (D1 allows 100 per
- * statement, and a row has 13 values), which the INSERT reads back with `json_each`. As for a
+ * statement, and a row has 14 values), which the INSERT reads back with `json_each`. As for a
  * single create, past-due PENDING invitations to the same addresses are first recorded as
  * EXPIRED. An address that already has a live PENDING invitation is skipped by the database itself
  * (ON CONFLICT DO NOTHING on the one-pending-per-email index, so a racing create cannot slip in
@@ -49,6 +57,7 @@ export async function insertInvitations(
       deliveryOf(item.sendEmail),
       item.publicMetadata,
       item.privateMetadata,
+      item.redirectUrl,
     ]),
   );
   const field = (index: number) => sql`value ->> ${sql.raw(String(index))}`;
@@ -83,7 +92,7 @@ export async function insertInvitations(
     // An object's `->>` is its JSON text, as the column stores it; null stays NULL.
     publicMetadata: field(6),
     privateMetadata: field(7),
-    redirectUrl: sql`NULL`,
+    redirectUrl: field(8),
   };
   const columns = Object.keys(getTableColumns(invitations)) as (keyof typeof values)[];
   const [, inserted] = await db.batch([

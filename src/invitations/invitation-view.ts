@@ -44,6 +44,7 @@ export function invitationWithStatus(row: StoredInvitation, status: Status): Inv
     delivery: deliveryOf(row),
     publicMetadata: shownMetadata(row.publicMetadata),
     privateMetadata: shownMetadata(row.privateMetadata),
+    redirectUrl: row.redirectUrl,
   };
 }
 

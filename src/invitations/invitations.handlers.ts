@@ -17,6 +17,7 @@ import type { InvitationPreview } from "./invitations.schemas";
 import { acceptByToken } from "./invitee-actions";
 import { cursorKey, openCursor, sealCursor, sortKeyOf } from "./list-cursor";
 import * as listQuery from "./list-query";
+import { assertRedirectUrl } from "./redirect-url";
 
 /**
  * Records a change of state: one log line for the audit trail, with ids only (the invitations',
@@ -29,9 +30,21 @@ export function audit(c: Context<AppEnv>, message: string, fields: LogFields) {
 }
 
 export function toPreview(row: InvitationRow, now: number): InvitationPreview {
-  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata } =
-    toInvitation(row, now);
-  return { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt, publicMetadata };
+  const invitation = toInvitation(row, now);
+  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = invitation;
+  const { publicMetadata, redirectUrl } = invitation;
+  return {
+    id,
+    organizationId,
+    email,
+    role,
+    status,
+    invitedBy,
+    createdAt,
+    expiresAt,
+    publicMetadata,
+    redirectUrl,
+  };
 }
 
 /**
@@ -99,9 +112,11 @@ export const getInvitation: RouteHandler<typeof routes.getInvitation, AppEnv> = 
 
 export const createInvitation: RouteHandler<typeof routes.createInvitation, AppEnv> = (c) =>
   idempotent(c, c.req.valid("json"), async () => {
-    const { email, role, expiresInDays, sendEmail, publicMetadata, privateMetadata } = c.req.valid("json");
+    const { email, role, expiresInDays, sendEmail, publicMetadata, privateMetadata, redirectUrl } =
+      c.req.valid("json");
     const { organizationId, userId } = c.get("principal");
     const config = readConfig(c.env);
+    assertRedirectUrl(config, redirectUrl);
     const lifetimeMs = expiresInDays === undefined ? config.invitationTtlMs : expiresInDays * 86_400_000;
     const id = crypto.randomUUID();
     const { token, tokenHash } = await invitationLink(config, id, 0);
@@ -121,6 +136,7 @@ export const createInvitation: RouteHandler<typeof routes.createInvitation, AppE
         ...namesOf(c),
         publicMetadata: publicMetadata ?? null,
         privateMetadata: privateMetadata ?? null,
+        redirectUrl: redirectUrl ?? null,
       });
     } catch (error) {
       if (repository.isPendingEmailConflict(error)) throw new ApiError("CONFLICT");
@@ -148,6 +164,7 @@ export const bulkCreateInvitations: RouteHandler<typeof routes.bulkCreateInvitat
       items,
       dryRun,
       defaultLifetimeMs: config.invitationTtlMs,
+      config,
       newLink: (id) => invitationLink(config, id, 0),
       withLink: (row, token) => withLink(c, row, token, now),
     });

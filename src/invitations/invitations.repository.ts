@@ -43,6 +43,8 @@ export type NewInvitation = {
   /** The organization's metadata for it; null when none was given. */
   publicMetadata: Metadata | null;
   privateMetadata: Metadata | null;
+  /** Where the hosted page's button sends the invitee (an allowed origin's URL); null: none. */
+  redirectUrl: string | null;
 };
 
 /** A new send's delivery: queued for the email sender, or skipped. */
@@ -85,6 +87,7 @@ export async function insertInvitation(db: Db, input: NewInvitation): Promise<In
         deliveryStatus: deliveryOf(input.sendEmail),
         publicMetadata: input.publicMetadata,
         privateMetadata: input.privateMetadata,
+        redirectUrl: input.redirectUrl,
       })
       .returning(),
   ]);

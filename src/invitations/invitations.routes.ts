@@ -124,7 +124,7 @@ export const createInvitation = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: invalid email, role, expiresInDays or sendEmail, an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
+        "VALIDATION_ERROR: invalid email, role, expiresInDays, sendEmail, metadata (see `publicMetadata`), a `redirectUrl` that is not an https URL of an allowed origin (`REDIRECT_ORIGINS`), an unknown field, malformed JSON, a body that is not `application/json`, or a malformed Idempotency-Key.",
       ],
       ...commonErrors,
       ["CONFLICT", "CONFLICT: a live pending invitation already exists for this email."],

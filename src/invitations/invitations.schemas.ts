@@ -4,6 +4,7 @@ import { normalizeEmail } from "../lib/email-address";
 import { DeliverySchema, SendEmailSchema } from "./delivery.schemas";
 import { INVITATION_TOKEN_PATTERN } from "./invitation-token";
 import { metadataSchema } from "./metadata";
+import { REDIRECT_URL_DESCRIPTION, RedirectUrlSchema } from "./redirect-url";
 
 const PUBLIC_METADATA =
   "Public metadata: shown to the invitee (the preview, the hosted page, the inbox) and carried by the events.";
@@ -75,6 +76,10 @@ export const InvitationSchema = z
     privateMetadata: z.record(z.string(), z.unknown()).openapi({
       description: `${PRIVATE_METADATA} \`{}\` when none was given.`,
     }),
+    redirectUrl: z
+      .string()
+      .nullable()
+      .openapi({ description: `${REDIRECT_URL_DESCRIPTION} \`null\`: none.` }),
   })
   .openapi("Invitation", {
     example: {
@@ -104,6 +109,7 @@ export const InvitationSchema = z
       },
       publicMetadata: { team: "research" },
       privateMetadata: { crmId: "A-1042" },
+      redirectUrl: null,
     },
   });
 
@@ -143,6 +149,7 @@ export const InvitationPreviewSchema = InvitationSchema.pick({
   createdAt: true,
   expiresAt: true,
   publicMetadata: true,
+  redirectUrl: true,
 }).openapi("InvitationPreview");
 
 /** The Invitation as its invitee gets it (accepting by link): all but the private metadata. */
@@ -179,6 +186,7 @@ export const CreateInvitationBodySchema = z
     sendEmail: SendEmailSchema,
     publicMetadata: metadataSchema(PUBLIC_METADATA).optional(),
     privateMetadata: metadataSchema(PRIVATE_METADATA).optional(),
+    redirectUrl: RedirectUrlSchema.optional(),
   })
   .openapi("CreateInvitationBody");
 

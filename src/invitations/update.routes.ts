@@ -5,6 +5,7 @@ import { commonErrors, errorResponses } from "../lib/errors";
 import { rateLimit } from "../lib/rate-limit";
 import { InvitationIdPathSchema, InvitationSchema } from "./invitations.schemas";
 import { metadataSchema } from "./metadata";
+import { REDIRECT_URL_DESCRIPTION, RedirectUrlSchema } from "./redirect-url";
 
 /** The body of `PATCH /invitations/{id}`: each field given replaces the stored one; `null` clears it. */
 export const UpdateInvitationBodySchema = z
@@ -19,6 +20,11 @@ export const UpdateInvitationBodySchema = z
     )
       .nullable()
       .optional(),
+    redirectUrl: RedirectUrlSchema.nullable()
+      .optional()
+      .openapi({
+        description: `Replaces the redirect URL; \`null\` clears it. Only while the invitation is PENDING or EXPIRED. ${REDIRECT_URL_DESCRIPTION}`,
+      }),
   })
   .refine((body) => Object.keys(body).length > 0, { message: "Send at least one field to change" })
   .openapi("UpdateInvitationBody");
@@ -31,7 +37,7 @@ export const updateInvitation = createRoute({
   security: [{ bearerAuth: [] }],
   summary: "Update an invitation",
   description:
-    "Replaces the fields the body gives (a field left out stays; `null` clears it). The private metadata (the organization's own notes) may change in any status. What the invitee sees (the public metadata) changes only while the invitation is PENDING or EXPIRED (a resend may revive it); once accepted, declined or revoked, the invitee answered what they saw, so it stays (409 INVITATION_NOT_UPDATABLE). A change publishes `invitation.updated` (nothing when the values are the same). The email, role, status and expiry are not editable: revoke and invite again, or resend. An id of another organization is `404`. Role: ORG_ADMIN.",
+    "Replaces the fields the body gives (a field left out stays; `null` clears it). The private metadata (the organization's own notes) may change in any status. What the invitee sees (the public metadata, the redirect URL) changes only while the invitation is PENDING or EXPIRED (a resend may revive it); once accepted, declined or revoked, the invitee answered what they saw, so it stays (409 INVITATION_NOT_UPDATABLE). A change publishes `invitation.updated` (nothing when the values are the same). The email, role, status and expiry are not editable: revoke and invite again, or resend. An id of another organization is `404`. Role: ORG_ADMIN.",
   middleware: [authenticate, rateLimit, requireRole("ORG_ADMIN")],
   request: {
     params: InvitationIdPathSchema,
@@ -51,7 +57,7 @@ export const updateInvitation = createRoute({
     ...errorResponses(
       [
         "VALIDATION_ERROR",
-        "VALIDATION_ERROR: the id is not a UUID; a body with no field, an unknown field, metadata that is not an object of scalars or shallow values, over 20 keys or over 4096 bytes; malformed JSON.",
+        "VALIDATION_ERROR: the id is not a UUID; a body with no field, an unknown field, metadata that is not an object of scalars or shallow values, over 20 keys or over 4096 bytes; a `redirectUrl` that is not an allowed https URL; malformed JSON.",
       ],
       ...commonErrors,
       ["INVITATION_NOT_FOUND", "INVITATION_NOT_FOUND: no such invitation in the caller's organization."],

@@ -18,6 +18,29 @@ const numberVar = (schema: z.ZodNumber, fallback: number) =>
     z.coerce.number().pipe(schema).default(fallback),
   );
 
+/** A hostname a browser treats as this machine: where plain http is allowed for development. */
+export const isLocalHost = (hostname: string) => ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
+
+/** A comma-separated list of origins (scheme://host[:port]); empty: none. */
+const originsVar = optionalVar.pipe(
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .url({ protocol: /^https?$/ })
+          .refine((origin) => new URL(origin).origin === origin, "must be an origin: scheme://host[:port]"),
+      ),
+    )
+    .optional(),
+);
+
 /** A sender address: ASCII, no white space, angle brackets or quotes, a dotted domain. */
 const SENDER_PATTERN = /^[^\s@<>"(),;:\\[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
 
@@ -90,27 +113,17 @@ const ConfigSchema = z
      * Browser origins allowed to call the API (CORS), comma-separated, e.g.
      * "https://admin.example.com,https://app.example.com". Empty: no cross-origin access.
      */
-    CORS_ORIGINS: optionalVar.pipe(
-      z
-        .string()
-        .transform((value) =>
-          value
-            .split(",")
-            .map((origin) => origin.trim())
-            .filter(Boolean),
-        )
-        .pipe(
-          z.array(
-            z
-              .url({ protocol: /^https?$/ })
-              .refine(
-                (origin) => new URL(origin).origin === origin,
-                "must be an origin: scheme://host[:port]",
-              ),
-          ),
-        )
-        .optional(),
+    CORS_ORIGINS: originsVar,
+    /**
+     * Where an invitation's `redirectUrl` may point, comma-separated origins: https, or http for
+     * localhost only. Empty: no invitation may have one.
+     */
+    REDIRECT_ORIGINS: originsVar.refine(
+      (origins) => (origins ?? []).every((o) => o.startsWith("https:") || isLocalHost(new URL(o).hostname)),
+      "each origin must be https (http only for localhost)",
     ),
+    /** Most PENDING invitations an organization may have at once. */
+    MAX_PENDING_INVITATIONS: numberVar(z.number().int().min(1).max(1_000_000), 1000),
   })
   .refine((vars) => vars.JWT_SECRET || vars.JWT_JWKS_URL, {
     message: "set JWT_SECRET (HS256), JWT_JWKS_URL (RS256/ES256), or both",
@@ -139,6 +152,8 @@ export type Config = {
   emailRetryDelaySeconds: number;
   resendCooldownMs: number;
   corsOrigins: string[];
+  redirectOrigins: string[];
+  maxPendingInvitations: number;
   /** What the list's cursor key is derived from: CURSOR_SECRET, else JWT_SECRET. */
   cursorSecret: string;
 };
@@ -168,6 +183,8 @@ export const readConfig = memo((env: Env): Config => {
     emailRetryDelaySeconds: parsed.data.EMAIL_RETRY_DELAY_SECONDS,
     resendCooldownMs: parsed.data.RESEND_COOLDOWN_SECONDS * 1000,
     corsOrigins: parsed.data.CORS_ORIGINS ?? [],
+    redirectOrigins: parsed.data.REDIRECT_ORIGINS ?? [],
+    maxPendingInvitations: parsed.data.MAX_PENDING_INVITATIONS,
     // The refinement above makes one of the two present.
     cursorSecret: parsed.data.CURSOR_SECRET ?? parsed.data.JWT_SECRET ?? "",
   };
