@@ -1,6 +1,7 @@
 import type { InvitationRow, Role } from "../db/schema";
 import { effectiveStatus } from "../invitations/invitation-status";
 import { INVITATION_TOKEN_PATTERN, INVITE_PAGE_PATH, inviteUrl } from "../invitations/invitation-token";
+import { redirectUrlProblem } from "../invitations/redirect-url";
 import type { Config } from "../lib/config";
 import { type PublicDetail, publicDetails } from "./public-details";
 
@@ -63,12 +64,19 @@ export function isWellFormedToken(token: string | undefined): token is string {
 }
 
 /**
- * Where the Continue button goes for this invitation, with the token added as `token`: the app's
- * sign-in-and-accept page, ACCEPT_URL. A per-invitation return address, once invitations carry
- * one, is chosen here before it.
+ * Where the Continue button goes for this invitation, with the token added as `token`: the
+ * invitation's own redirect URL, else the app's sign-in-and-accept page, ACCEPT_URL. A stored
+ * redirect URL whose origin REDIRECT_ORIGINS no longer allows is passed over (the token is not
+ * sent to an origin the operator has since withdrawn), as if the invitation had none.
  */
-export function continueUrlFor(config: Config, token: string): string | undefined {
-  return config.acceptUrl === undefined ? undefined : inviteUrl(config.acceptUrl, token);
+export function continueUrlFor(
+  config: Config,
+  row: Pick<InvitationRow, "redirectUrl">,
+  token: string,
+): string | undefined {
+  const allowed = row.redirectUrl && redirectUrlProblem(config, row.redirectUrl) === undefined;
+  const target = allowed ? row.redirectUrl : config.acceptUrl;
+  return target ? inviteUrl(target, token) : undefined;
 }
 
 function factsOf(row: InvitationRow): InvitationFacts {
@@ -101,7 +109,7 @@ export function invitationPageView(
         state: "pending",
         status: 200,
         invitation,
-        continueUrl: continueUrlFor(config, token),
+        continueUrl: continueUrlFor(config, row, token),
         token,
       };
     case "ACCEPTED":

@@ -3,8 +3,9 @@ import { api, caller, databaseSnapshot, fetchWith, restoreAfterEach, signToken }
 import { readPage } from "./html-page";
 
 /**
- * The invitation's public metadata on the hosted page: a short list under its own heading, each
- * value in words, bounded and escaped. The private metadata never appears.
+ * What an invitation's own fields change on the hosted page: its public metadata, a short list
+ * under its own heading, each value in words, bounded and escaped (the private metadata never
+ * appears); and its redirectUrl, where Continue goes before ACCEPT_URL.
  */
 
 restoreAfterEach();
@@ -27,8 +28,8 @@ async function invitedWith(
   return ((await res.json()) as { token: string }).token;
 }
 
-async function opened(token: string) {
-  const res = await fetchWith({ ACCEPT_URL }, `/invite?token=${token}`);
+async function opened(token: string, overrides: Partial<Env> = {}) {
+  const res = await fetchWith({ ACCEPT_URL, ...overrides }, `/invite?token=${token}`);
   const html = await res.text();
   return { res, html, page: await readPage(html) };
 }
@@ -120,5 +121,35 @@ describe("GET /invite: public metadata", () => {
     });
     expect(patched.status).toBe(200);
     expect((await opened(token)).page.lists[1]).toEqual({ Team: "Design" });
+  });
+});
+
+describe("GET /invite: Continue and the invitation's redirectUrl", () => {
+  const redirectUrl = "https://app.example.com/welcome?plan=pro";
+  const continueLinks = async (token: string, overrides: Partial<Env> = {}) =>
+    (await opened(token, overrides)).page.links.map(({ text, href, rel }) => ({ text, href, rel }));
+
+  it("goes to the invitation's redirectUrl with the token, before ACCEPT_URL, and with ACCEPT_URL unset too", async () => {
+    const token = await invitedWith({ redirectUrl });
+    const expected = [{ text: "Continue", href: `${redirectUrl}&token=${token}`, rel: "noreferrer" }];
+    expect(await continueLinks(token)).toEqual(expected);
+    expect(await continueLinks(token, { ACCEPT_URL: "" })).toEqual(expected);
+  });
+
+  it("goes to ACCEPT_URL for an invitation without one", async () => {
+    const token = await invitedWith({});
+    expect((await continueLinks(token)).map((link) => link.href)).toEqual([`${ACCEPT_URL}?token=${token}`]);
+  });
+
+  it("passes over a redirectUrl whose origin REDIRECT_ORIGINS no longer allows: ACCEPT_URL, or no Continue", async () => {
+    const token = await invitedWith({ redirectUrl });
+    const withdrawn = { REDIRECT_ORIGINS: "https://other.example.com" };
+    expect((await continueLinks(token, withdrawn)).map((link) => link.href)).toEqual([
+      `${ACCEPT_URL}?token=${token}`,
+    ]);
+    const none = await opened(token, { ...withdrawn, ACCEPT_URL: "" });
+    expect(none.page.links).toEqual([]);
+    expect(none.html).not.toContain("app.example.com/welcome");
+    expect(none.page.formParts.map((form) => form.buttons)).toEqual([["Decline"]]);
   });
 });
