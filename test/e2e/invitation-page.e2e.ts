@@ -232,7 +232,7 @@ test("works with JavaScript off: the same page, and Continue is a plain link", a
   await done(context, problems);
 });
 
-test("reads on a phone: one column, no sideways scrolling, a full-width button, text at least 16px", async () => {
+test("reads on a phone: one column, no sideways scrolling, full-width Continue and Decline buttons, text at least 16px", async () => {
   const { link } = await emailedLink("phone@example.com");
   const { context, page, problems } = await watched({
     viewport: { width: 320, height: 640 },
