@@ -1,7 +1,7 @@
 /**
  * A page's parts as a reader meets them, read with the runtime's HTMLRewriter (no DOM in
- * workerd): its language, title, headings, paragraphs, label/value pairs, links, and what it
- * loads or runs. Text is decoded from HTML, so tests compare what a person reads.
+ * workerd): its language, title, headings, paragraphs, label/value pairs, links, forms, and what
+ * it loads or runs. Text is decoded from HTML, so tests compare what a person reads.
  */
 export type ReadPage = {
   lang: string | null;
@@ -10,13 +10,25 @@ export type ReadPage = {
   viewport: string | null;
   headings: string[];
   paragraphs: string[];
+  /** The first definition list's label/value pairs: the invitation's facts. */
   details: Record<string, string>;
+  /** Every definition list's pairs, in order. */
+  lists: Record<string, string>[];
   links: { href: string; text: string; rel: string | null }[];
   stylesheets: string[];
   /** Elements that would run or load something the CSP would have to allow. */
   scripts: number;
   inlineStyles: number;
   forms: number;
+  /** Each form: where and how it posts, its fields' values, and its buttons' text. */
+  formParts: PageForm[];
+};
+
+export type PageForm = {
+  method: string | null;
+  action: string | null;
+  fields: Record<string, string>;
+  buttons: string[];
 };
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'" };
@@ -39,11 +51,13 @@ export async function readPage(html: string): Promise<ReadPage> {
     headings: [],
     paragraphs: [],
     details: {},
+    lists: [],
     links: [],
     stylesheets: [],
     scripts: 0,
     inlineStyles: 0,
     forms: 0,
+    formParts: [],
   };
   let title = "";
   let label = "";
@@ -103,6 +117,11 @@ export async function readPage(html: string): Promise<ReadPage> {
       "p",
       collect((text) => page.paragraphs.push(text)),
     )
+    .on("dl", {
+      element() {
+        page.lists.push({});
+      },
+    })
     .on(
       "dt",
       collect((text) => {
@@ -112,8 +131,31 @@ export async function readPage(html: string): Promise<ReadPage> {
     .on(
       "dd",
       collect((text) => {
-        page.details[label] = text;
+        const list = page.lists.at(-1);
+        if (list) list[label] = text;
       }),
+    )
+    .on("form", {
+      element(element) {
+        const action = element.getAttribute("action");
+        page.formParts.push({
+          method: element.getAttribute("method"),
+          action: action === null ? null : decodeText(action),
+          fields: {},
+          buttons: [],
+        });
+      },
+    })
+    .on("form input", {
+      element(element) {
+        const form = page.formParts.at(-1);
+        if (form)
+          form.fields[element.getAttribute("name") ?? ""] = decodeText(element.getAttribute("value") ?? "");
+      },
+    })
+    .on(
+      "form button",
+      collect((text) => page.formParts.at(-1)?.buttons.push(text)),
     )
     .on("a", {
       element(element) {
@@ -142,5 +184,6 @@ export async function readPage(html: string): Promise<ReadPage> {
     .transform(new Response(html))
     .text();
   page.title = decodeText(title);
+  page.details = page.lists[0] ?? {};
   return page;
 }

@@ -46,6 +46,7 @@ main {
   overflow-wrap: anywhere;
 }
 h1 { margin: 0 0 1rem; font-size: 1.5rem; line-height: 1.25; }
+h2 { margin: 0 0 0.5rem; font-size: 1.125rem; line-height: 1.3; }
 p { margin: 0 0 1rem; }
 .muted { color: var(--muted); font-size: 0.9375rem; }
 dl { margin: 0 0 1.5rem; border-top: 1px solid var(--line); }
@@ -56,18 +57,25 @@ dd { flex: 1 1 12rem; margin: 0; font-weight: 600; }
   display: inline-block;
   min-height: 2.75rem;
   padding: 0.625rem 1.5rem;
+  border: 2px solid var(--accent);
   border-radius: 0.375rem;
   background: var(--accent);
   color: var(--on-accent);
+  font: inherit;
   font-weight: 600;
+  line-height: 1.5;
   text-decoration: none;
+  cursor: pointer;
 }
 .button:hover { text-decoration: underline; }
-a:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-.actions { margin: 0 0 1.5rem; }
+.button.secondary { border-color: var(--muted); background: transparent; color: var(--text); }
+a:focus-visible, button:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 0 0 1rem; }
+form { margin: 0; }
 @media (max-width: 30rem) {
   body { padding: 0; }
   main { margin: 0; min-height: 100vh; border-radius: 0; }
-  .button { display: block; text-align: center; }
+  .actions { flex-direction: column; }
+  .button { display: block; width: 100%; text-align: center; }
 }
 `;

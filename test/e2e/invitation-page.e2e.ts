@@ -4,8 +4,8 @@
  * from the email wrangler dev's local email viewer shows, and opened: the page shows the
  * invitation, styled by its own stylesheet under its CSP with nothing blocked and no error, and its
  * Continue button reaches ACCEPT_URL (a page this test serves) with the token and no referrer.
- * Then the same with JavaScript off, and on a phone's screen. Saves screenshots to
- * test/e2e/screenshots/. Run with `npm run test:e2e`.
+ * Then the same with JavaScript off, and on a phone's screen; and its Decline button, with
+ * JavaScript on and off. Saves screenshots to test/e2e/screenshots/. Run with `npm run test:e2e`.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -155,15 +155,35 @@ async function continueToApp(page: Page, link: string) {
   assert.equal(arrival.headers.referer, undefined, "no Referer carries the page's URL on");
 }
 
+/**
+ * Clicks Decline and checks the answer: the form's POST (the token in its body, not the URL)
+ * answered 200 with the declined page, and the invitation now reads DECLINED through the API.
+ */
+async function declineOnPage(page: Page, link: string) {
+  const [response] = await Promise.all([
+    page.waitForResponse((res) => res.request().method() === "POST"),
+    page.waitForURL(`${dev.base}/invite/decline`),
+    page.getByRole("button", { name: "Decline" }).click(),
+  ]);
+  assert.equal(response.status(), 200);
+  assert.equal(new URL(page.url()).search, "", "the token travels in the form's body only");
+  // The page's no-referrer policy hides even its own origin: no Origin check could tell this post apart.
+  assert.equal((await response.request().allHeaders()).origin, "null");
+  assert.equal(await page.locator("h1").innerText(), "You declined the invitation");
+  assert.equal(await page.getByRole("button").count(), 0);
+  const token = new URL(link).searchParams.get("token") ?? "";
+  const preview = await fetch(`${dev.base}/api/v1/invitations/lookup?token=${token}`);
+  assert.equal(((await preview.json()) as { status: string }).status, "DECLINED");
+}
+
 /* Run in the page (as strings: this file is type-checked without the DOM's types). */
 const STYLE_OF_BUTTON = `getComputedStyle(document.querySelector(".button")).backgroundColor`;
 const PHONE_LAYOUT = `(() => {
-  const button = document.querySelector(".button").getBoundingClientRect();
+  const buttons = [...document.querySelectorAll(".button")].map((button) => button.getBoundingClientRect());
   return {
     scrollWidth: document.documentElement.scrollWidth,
     clientWidth: document.documentElement.clientWidth,
-    buttonWidth: button.width,
-    buttonHeight: button.height,
+    buttons: buttons.map((button) => [button.width, button.height]),
     fontSize: Number.parseFloat(getComputedStyle(document.body).fontSize),
   };
 })()`;
@@ -212,7 +232,7 @@ test("works with JavaScript off: the same page, and Continue is a plain link", a
   await done(context, problems);
 });
 
-test("reads on a phone: one column, no sideways scrolling, a full-width button, text at least 16px", async () => {
+test("reads on a phone: one column, no sideways scrolling, full-width Continue and Decline buttons, text at least 16px", async () => {
   const { link } = await emailedLink("phone@example.com");
   const { context, page, problems } = await watched({
     viewport: { width: 320, height: 640 },
@@ -224,18 +244,40 @@ test("reads on a phone: one column, no sideways scrolling, a full-width button, 
   const layout = (await page.evaluate(PHONE_LAYOUT)) as {
     scrollWidth: number;
     clientWidth: number;
-    buttonWidth: number;
-    buttonHeight: number;
+    buttons: [number, number][];
     fontSize: number;
   };
   assert.equal(layout.clientWidth, 320, "the viewport meta makes the layout as wide as the screen");
   assert.ok(layout.scrollWidth <= layout.clientWidth, `no sideways scrolling (${layout.scrollWidth}px)`);
-  assert.ok(layout.buttonWidth >= 250, `the button spans the column (${layout.buttonWidth}px)`);
-  assert.ok(layout.buttonHeight >= 44, `the button is a comfortable target (${layout.buttonHeight}px)`);
+  assert.equal(layout.buttons.length, 2, "Continue and Decline");
+  for (const [width, height] of layout.buttons) {
+    assert.ok(width >= 250, `each button spans the column (${width}px)`);
+    assert.ok(height >= 44, `each button is a comfortable target (${height}px)`);
+  }
   assert.ok(layout.fontSize >= 16, `body text is at least 16px (${layout.fontSize}px)`);
   await screenshot(page, "invitation-page-phone.png");
   await done(context, problems);
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`Decline with JavaScript ${javaScriptEnabled ? "on" : "off"}: the form posts under the CSP, the page says so, and the link then shows the declined page`, async () => {
+    const { link } = await emailedLink(`decline-${javaScriptEnabled ? "js" : "nojs"}@example.com`);
+    const { context, page, problems } = await watched({ javaScriptEnabled });
+    assert.equal((await page.goto(link))?.status(), 200);
+    await declineOnPage(page, link);
+    if (javaScriptEnabled) await screenshot(page, "invitation-page-declined.png");
+    const again = await page.goto(link);
+    assert.equal(again?.status(), 410);
+    assert.equal(await page.locator("h1").innerText(), "This invitation has been declined");
+    assert.equal(await page.getByRole("button").count(), 0);
+    await done(
+      context,
+      problems.filter(
+        (problem) => problem !== "Failed to load resource: the server responded with a status of 410 (Gone)",
+      ),
+    );
+  });
+}
 
 test("a link that opens no invitation gets its own styled page and status, with nothing blocked", async () => {
   const { context, page, problems } = await watched();
