@@ -69,7 +69,12 @@ export function createApp() {
     tags: [
       {
         name: "Invitations",
-        description: "Invite by email with a role; list, get, resend, revoke; preview and accept.",
+        description: "Invite by email with a role; list, get, change, resend, revoke; preview.",
+      },
+      {
+        name: "Invitee",
+        description:
+          "The invitee's side: accept or decline by link, and the inbox of invitations sent to the token's address.",
       },
       {
         name: "Events",

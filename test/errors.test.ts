@@ -27,7 +27,7 @@ describe("error envelope", () => {
       ["PUT", "/api/v1/invitations", "GET, HEAD, POST"],
       ["DELETE", "/api/v1/invitations", "GET, HEAD, POST"],
       ["PUT", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE, PATCH"],
-      ["POST", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE"],
+      ["POST", `/api/v1/invitations/${id}`, "GET, HEAD, DELETE, PATCH"],
       ["GET", `/api/v1/invitations/${id}/resend`, "POST"],
       ["POST", "/openapi.json", "GET, HEAD"],
     ];

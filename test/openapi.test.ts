@@ -139,19 +139,6 @@ describe("GET /openapi.json", () => {
       }
     }
     // The invitee's operations are named as people say them.
-    const operationIds = [
-      ["/api/v1/invitations/accept", "post", "acceptInvitation"],
-      ["/api/v1/invitations/decline", "post", "declineInvitation"],
-      ["/api/v1/me/invitations", "get", "listMyInvitations"],
-      ["/api/v1/me/invitations/{id}/accept", "post", "acceptMyInvitation"],
-      ["/api/v1/me/invitations/{id}/decline", "post", "declineMyInvitation"],
-      ["/api/v1/invitations/{id}", "patch", "updateInvitation"],
-    ] as const;
-    for (const [path, method, operationId] of operationIds) {
-      expect((doc.paths[path]?.[method] as { operationId?: string } | undefined)?.operationId).toBe(
-        operationId,
-      );
-    }
     expect(doc.paths["/api/v1/invitations"]?.post?.requestBody?.required).toBe(true);
     expect(doc.paths["/api/v1/invitations/accept"]?.post?.requestBody?.required).toBe(true);
     // Every 429 (rate limit, resend cooldown) says when to come back; create and resend say not
@@ -334,7 +321,12 @@ describe("operations and errors in /openapi.json", () => {
       "post /api/v1/invitations/accept": "acceptInvitation",
       "get /api/v1/invitations/{id}": "getInvitation",
       "delete /api/v1/invitations/{id}": "revokeInvitation",
+      "patch /api/v1/invitations/{id}": "updateInvitation",
       "post /api/v1/invitations/{id}/resend": "resendInvitation",
+      "post /api/v1/invitations/decline": "declineInvitation",
+      "get /api/v1/me/invitations": "listMyInvitations",
+      "post /api/v1/me/invitations/{id}/accept": "acceptMyInvitation",
+      "post /api/v1/me/invitations/{id}/decline": "declineMyInvitation",
       "post invitationEvent": "invitationEvent",
     });
     expect(doc.components.schemas.Error?.properties?.code?.enum).toEqual(Object.keys(ERRORS));

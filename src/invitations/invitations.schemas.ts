@@ -107,6 +107,8 @@ function invitationExample() {
     acceptedBy: null,
     revokedAt: null,
     revokedBy: null,
+    declinedAt: null,
+    declinedBy: null,
     resendCount: 0,
     lastSentAt: "2019-08-24T14:15:22.000Z",
     delivery: {
