@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { type Config, isLocalHost } from "../lib/config";
+import type { Config } from "../lib/config";
 import { ApiError, type ErrorDetails } from "../lib/errors";
+import { isHttpsOrLocal } from "../lib/secure-url";
 
 /*
  * An invitation's redirect URL: where the hosted page's button sends the invitee (with the link's
@@ -25,9 +26,8 @@ export function redirectUrlProblem(
   config: Pick<Config, "redirectOrigins">,
   value: string,
 ): string | undefined {
+  if (!isHttpsOrLocal(value)) return "Must be https (http only for localhost)";
   const url = new URL(value);
-  if (url.protocol !== "https:" && !isLocalHost(url.hostname))
-    return "Must be https (http only for localhost)";
   if (url.username || url.password) return "Must not carry a user name or password";
   if (config.redirectOrigins.length === 0) return "No redirect origin is allowed on this service";
   if (!config.redirectOrigins.includes(url.origin)) return "This origin is not an allowed redirect origin";

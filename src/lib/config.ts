@@ -18,9 +18,6 @@ const numberVar = (schema: z.ZodNumber, fallback: number) =>
     z.coerce.number().pipe(schema).default(fallback),
   );
 
-/** A hostname a browser treats as this machine: where plain http is allowed for development. */
-export const isLocalHost = (hostname: string) => ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
-
 /** A comma-separated list of origins (scheme://host[:port]); empty: none. */
 const originsVar = optionalVar.pipe(
   z
@@ -119,7 +116,7 @@ const ConfigSchema = z
      * localhost only. Empty: no invitation may have one.
      */
     REDIRECT_ORIGINS: originsVar.refine(
-      (origins) => (origins ?? []).every((o) => o.startsWith("https:") || isLocalHost(new URL(o).hostname)),
+      (origins) => (origins ?? []).every(isHttpsOrLocal),
       "each origin must be https (http only for localhost)",
     ),
     /** Most PENDING invitations an organization may have at once. */
