@@ -24,6 +24,7 @@ import {
   signToken,
   storedRows,
 } from "./helpers";
+import { asInvitee, preview } from "./invitee-views";
 
 const ROLES = ["ORG_ADMIN", "OPERATOR", "VIEWER"] as const satisfies readonly Role[];
 
@@ -38,28 +39,6 @@ restoreAfterEach();
 
 function withoutLink({ token: _token, inviteUrl: _url, ...invitation }: InvitationWithLink): Invitation {
   return invitation;
-}
-
-function preview(invitation: Invitation) {
-  const { id, organizationId, email, role, status, invitedBy, createdAt, expiresAt } = invitation;
-  const { publicMetadata, redirectUrl } = invitation;
-  return {
-    id,
-    organizationId,
-    email,
-    role,
-    status,
-    invitedBy,
-    createdAt,
-    expiresAt,
-    publicMetadata,
-    redirectUrl,
-  };
-}
-
-/** What the invitee gets back: all but the organization's private metadata. */
-function asInvitee({ privateMetadata: _, ...shown }: Invitation) {
-  return shown;
 }
 
 /** A member token that also carries a verified email, as some identity providers issue. */

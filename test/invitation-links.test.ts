@@ -18,6 +18,7 @@ import {
   signToken,
   storedRows,
 } from "./helpers";
+import { asInvitee, preview } from "./invitee-views";
 
 const INVITEE_EMAIL = "invitee@example.com";
 const INVITEE_SUB = "user_invitee";
@@ -61,37 +62,6 @@ function accepted(invitation: Invitation, now: number): Invitation {
 
 function revoke(admin: Caller, id: string) {
   return api(`/api/v1/invitations/${id}`, { method: "DELETE", token: admin.token });
-}
-
-function preview({
-  id,
-  organizationId,
-  email,
-  role,
-  status,
-  invitedBy,
-  createdAt,
-  expiresAt,
-  publicMetadata,
-  redirectUrl,
-}: Invitation) {
-  return {
-    id,
-    organizationId,
-    email,
-    role,
-    status,
-    invitedBy,
-    createdAt,
-    expiresAt,
-    publicMetadata,
-    redirectUrl,
-  };
-}
-
-/** What the invitee gets back: all but the organization's private metadata. */
-function asInvitee({ privateMetadata: _, ...shown }: Invitation) {
-  return shown;
 }
 
 /** Runs `refusal`, then checks the organization's stored rows are exactly as before it. */
