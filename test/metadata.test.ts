@@ -98,10 +98,16 @@ describe("metadata on create", () => {
     });
   }
 
-  it("refuses a value nested deeper than one level", async () => {
+  it("refuses a value nested deeper than one level with 400 VALIDATION_ERROR, storing nothing", async () => {
     const admin = await caller();
+    const before = await databaseSnapshot();
     const res = await create(admin, "deep@example.com", { privateMetadata: { a: { b: { c: 1 } } } });
+    const body = (await res.json()) as { code: string; details: Record<string, string[]> };
     expect(res.status).toBe(400);
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(Object.keys(body.details).every((field) => field.startsWith("privateMetadata"))).toBe(true);
+    expect(Object.keys(body.details)).not.toHaveLength(0);
+    expect(await databaseSnapshot()).toEqual(before);
   });
 });
 
