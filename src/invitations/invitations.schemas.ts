@@ -211,7 +211,9 @@ export const CreateInvitationBodySchema = z
     privateMetadata: metadataSchema(PRIVATE_METADATA).optional(),
     redirectUrl: RedirectUrlSchema.optional(),
   })
-  .openapi("CreateInvitationBody");
+  // The whole body's example, so "Try it out" pre-fills only the address and the role: a tool
+  // that builds one from the fields would add a made-up redirect URL, which no deployment allows.
+  .openapi("CreateInvitationBody", { example: { email: "user@example.com", role: "VIEWER" } });
 
 // The document says what z.uuid() accepts (RFC 9562 versions 1-8, the nil and max UUIDs, any
 // letter case) as a pattern too: `format: uuid` alone leaves the version and variant digits unsaid.
