@@ -135,9 +135,13 @@ describe("invitation links", () => {
     expect(inviteUrl).toBe(`http://localhost/invite?token=${token}`);
   });
 
-  it("answers 500, storing nothing, when PUBLIC_URL is not an origin", async () => {
+  it("answers 500, storing nothing, when PUBLIC_URL is not an https origin (http only on localhost)", async () => {
     const admin = await caller();
-    for (const publicUrl of ["https://invitations.example.com/app", "ftp://invitations.example.com"]) {
+    for (const publicUrl of [
+      "https://invitations.example.com/app",
+      "ftp://invitations.example.com",
+      "http://invitations.example.com",
+    ]) {
       const res = await createWithBase(admin, "", publicUrl);
       await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
     }
@@ -151,11 +155,20 @@ describe("invitation links", () => {
     expect(inviteUrl).toBe(`https://app.example.com/join?lang=en&token=${token}`);
   });
 
-  it("answers 500, storing nothing, when INVITE_URL_BASE is not an http(s) URL", async () => {
+  it("answers 500, storing nothing, when INVITE_URL_BASE is not https (http only on localhost)", async () => {
     const admin = await caller();
-    const res = await createWithBase(admin, "javascript:alert(1)");
-    await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
+    for (const base of ["javascript:alert(1)", "http://app.example.com/invitations/accept"]) {
+      const res = await createWithBase(admin, base);
+      await expectError(res, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error", "Internal server error");
+    }
     expect(await storedRows(admin.org)).toEqual([]);
+  });
+
+  it("takes an http INVITE_URL_BASE on localhost, for local development", async () => {
+    const res = await createWithBase(await caller(), "http://localhost:5173/accept");
+    expect(res.status).toBe(201);
+    const { token, inviteUrl } = await res.json<{ token: string; inviteUrl: string }>();
+    expect(inviteUrl).toBe(`http://localhost:5173/accept?token=${token}`);
   });
 });
 

@@ -67,10 +67,14 @@ const ConfigSchema = z
      * so links are never stored and the email sender can rebuild the one it sends.
      */
     LINK_SECRET: z.string().min(32, "must be at least 32 characters"),
-    /** This Worker's public origin: where its invitation page is, so where links point by default. */
+    /**
+     * This Worker's public origin: where its invitation page is, so where links point by default.
+     * https (http only on localhost), as for every URL that carries a link's secret.
+     */
     PUBLIC_URL: optionalVar.pipe(
       z
         .url({ protocol: /^https?$/ })
+        .refine(isHttpsOrLocal, "must be an https origin (http only for localhost)")
         .refine(
           (url) => new URL(url).origin === url.replace(/\/$/, ""),
           "must be an origin: scheme://host[:port]",
@@ -92,10 +96,12 @@ const ConfigSchema = z
     /** Bounded so that every `expiresAt` stays a valid date (and a year is long enough to wait). */
     INVITATION_TTL_SECONDS: numberVar(z.number().int().min(1).max(31_536_000), 604_800),
     /**
-     * The page invitees open: `inviteUrl` is this with `?token=...` added. Unset, links open this
-     * Worker's own invitation page (PUBLIC_URL + /invite).
+     * The page invitees open: `inviteUrl` is this with `?token=...` added; https (http only on
+     * localhost). Unset, links open this Worker's own invitation page (PUBLIC_URL + /invite).
      */
-    INVITE_URL_BASE: optionalVar.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    INVITE_URL_BASE: optionalVar.pipe(
+      z.url().refine(isHttpsOrLocal, "must be an https URL (http only for localhost)").optional(),
+    ),
     /**
      * Where the invitation page's Continue button goes, with `?token=...` added: the app's page
      * that signs the invitee in and accepts. https (http only on localhost): the URL carries the
