@@ -13,6 +13,18 @@ function Time({ at }: { at: number }) {
   return <time datetime={new Date(at).toISOString()}>{inWords(at)}</time>;
 }
 
+/** " on <date>" after a past event, or nothing when its time is not known. */
+function On({ at }: { at: number | null }) {
+  return at === null ? (
+    ""
+  ) : (
+    <>
+      {" "}
+      on <Time at={at} />
+    </>
+  );
+}
+
 /** The facts of a live invitation, as label and value pairs; what is not known is left out. */
 function Details({ invitation }: { invitation: InvitationFacts }) {
   const rows: [string, Child][] = [
@@ -142,15 +154,8 @@ function content(view: InvitationPageView): { title: string; body: Child } {
         "This invitation has already been accepted",
         <>
           The invitation to join {named(view.invitation)} was accepted
-          {view.invitation.acceptedAt === null ? (
-            ""
-          ) : (
-            <>
-              {" "}
-              on <Time at={view.invitation.acceptedAt} />
-            </>
-          )}
-          , so this link cannot be used again. If you accepted it, sign in to the organization's app as usual.
+          <On at={view.invitation.acceptedAt} />, so this link cannot be used again. If you accepted it, sign
+          in to the organization's app as usual.
         </>,
       );
     case "expired":
@@ -174,16 +179,8 @@ function content(view: InvitationPageView): { title: string; body: Child } {
         "This invitation has been declined",
         <>
           The invitation to join {named(view.invitation)} was declined
-          {view.invitation.declinedAt === null ? (
-            ""
-          ) : (
-            <>
-              {" "}
-              on <Time at={view.invitation.declinedAt} />
-            </>
-          )}
-          , so this link no longer works. If you change your mind, ask {askWhom(view.invitation)} to invite
-          you again.
+          <On at={view.invitation.declinedAt} />, so this link no longer works. If you change your mind, ask{" "}
+          {askWhom(view.invitation)} to invite you again.
         </>,
       );
     case "you_declined":
